@@ -1,0 +1,123 @@
+import random
+
+from bot.breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from tests.bot.fakes import FakeClock
+
+
+def breaker(**kw: float) -> tuple[CircuitBreaker, FakeClock]:
+    clock = FakeClock()
+    return CircuitBreaker(BreakerPolicy(**kw), clock), clock  # type: ignore[arg-type]
+
+
+def healthy(b: CircuitBreaker, clock: FakeClock, n: int = 20) -> None:
+    for _ in range(n):
+        clock.advance(0.5)
+        b.record_success()
+
+
+def test_healthy_model_trips_after_three_consecutive_failures() -> None:
+    b, clock = breaker()
+    healthy(b, clock)
+    b.record_failure()
+    b.record_failure()
+    assert b.state is BreakerState.CLOSED
+    b.record_failure()
+    assert b.state is BreakerState.OPEN
+    assert not b.allow()
+
+
+def test_new_model_that_is_down_trips_within_four_calls() -> None:
+    b, _ = breaker()
+    for _ in range(4):
+        b.record_failure()
+    assert b.state is BreakerState.OPEN
+
+
+def test_coin_flip_503s_do_not_open_the_breaker() -> None:
+    """45 % random failures: the primary keeps its traffic (its quality is the point)."""
+    b, clock = breaker()
+    rng = random.Random(7)
+    opened = 0
+    for _ in range(2000):
+        clock.advance(0.04)
+        if rng.random() < 0.45:
+            b.record_failure()
+        else:
+            b.record_success()
+        opened += b.state is not BreakerState.CLOSED
+    assert opened == 0
+    assert b.run_to_trip() == 12
+
+
+def test_mostly_failing_model_trips_on_rate() -> None:
+    b, clock = breaker()
+    for i in range(40):
+        clock.advance(0.1)
+        if i % 10 == 0:
+            b.record_success()
+        else:
+            b.record_failure()
+        if b.state is BreakerState.OPEN:
+            break
+    assert b.state is BreakerState.OPEN
+
+
+def test_half_open_admits_exactly_one_probe_and_success_closes() -> None:
+    b, clock = breaker(open_s=30)
+    healthy(b, clock)
+    for _ in range(3):
+        b.record_failure()
+    clock.advance(29.9)
+    assert b.state is BreakerState.OPEN
+    clock.advance(0.2)
+    assert b.state is BreakerState.HALF_OPEN
+    assert b.allow()
+    assert not b.allow()  # the second caller waits for the probe's verdict
+    b.record_success()
+    assert b.state is BreakerState.CLOSED
+    assert b.allow() and b.allow()
+
+
+def test_failed_probe_reopens_with_doubled_time_capped() -> None:
+    b, clock = breaker(open_s=30, max_open_s=100)
+    for _ in range(4):
+        b.record_failure()
+    waits = []
+    for _ in range(4):
+        wait = b.reopens_in
+        waits.append(round(wait))
+        clock.advance(wait + 0.01)
+        assert b.allow()
+        b.record_failure()
+    assert waits == [30, 60, 100, 100]
+
+
+def test_released_probe_frees_the_slot() -> None:
+    b, clock = breaker(open_s=5)
+    for _ in range(4):
+        b.record_failure()
+    clock.advance(6)
+    assert b.allow()
+    b.release()
+    assert b.allow()
+
+
+def test_429_with_retry_after_opens_at_once_and_holds() -> None:
+    b, clock = breaker(open_s=10)
+    healthy(b, clock)
+    b.record_failure(retry_after=45)
+    assert b.state is BreakerState.OPEN and b.held
+    clock.advance(30)
+    b.record_success()  # an old call coming back must not cut the vendor's hold short
+    assert b.state is BreakerState.OPEN
+    clock.advance(15.5)
+    assert b.state is BreakerState.HALF_OPEN
+
+
+def test_trip_with_hold_for_misconfigured_model() -> None:
+    b, clock = breaker()
+    b.trip(hold_s=600)
+    clock.advance(599)
+    assert b.state is BreakerState.OPEN
+    clock.advance(2)
+    assert b.state is BreakerState.HALF_OPEN
