@@ -145,7 +145,10 @@ async def test_capability_filtering() -> None:
     refs = tuple(ImageInput(b"x", "image/png") for _ in range(5))
     result = await router.generate(GenerationRequest("edit", references=refs))
     assert result.model == GPT  # flash takes at most 3 references
-    assert [c.model.id for c in router.candidates(GenerationRequest("x", history=({},)))] == [PRO, FLASH]
+    assert [c.model.id for c in router.candidates(GenerationRequest("x", history=({},)))] == [
+        PRO,
+        FLASH,
+    ]
     with pytest.raises(InputError) as info:
         await router.generate(GenerationRequest("x", references=refs * 4))
     assert info.value.code == "no_capable_model"

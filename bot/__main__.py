@@ -1,0 +1,91 @@
+"""``imagine-bot``: the composition root and command line.
+
+    imagine-bot imagine "prompt" [--aspect 16:9] [--size 2K] [--ref PATH]... [--out PATH] [--json]
+    imagine-bot status [--json]     each model's 🟢/🟡/🔴 state
+    imagine-bot doctor [--json]     keys, chain, catalogue
+    imagine-bot run                 the chat bot (Slack / Discord, once configured)
+
+Exit codes: 0 success, 1 a failed generation (or failed check), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from typing import Any, NoReturn
+
+from bot.cli import EXIT_FAILED, EXIT_USAGE, Output, RouterFactory, imagine, status
+from bot.config import Settings
+from bot.doctor import doctor
+from bot.domain import SIZES
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 2; with --json they are a JSON object too."""
+
+    def error(self, message: str) -> NoReturn:
+        if "--json" in sys.argv:
+            print(json.dumps({"ok": False, "error": "usage", "message": message}))
+            raise SystemExit(EXIT_USAGE)
+        super().error(message)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="imagine-bot", description="Make images with failover between models.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    img = sub.add_parser("imagine", help="make one image")
+    img.add_argument("prompt")
+    img.add_argument("--aspect", help="aspect ratio, e.g. 16:9")
+    img.add_argument("--size", type=str.upper, choices=SIZES, help="1K, 2K or 4K")
+    img.add_argument(
+        "--ref", action="append", default=[], metavar="PATH", help="reference image (repeatable)"
+    )
+    img.add_argument("--out", metavar="PATH", help="where to write the image")
+    img.add_argument("--json", action="store_true", help="print one JSON object")
+    for name, text in (("status", "each model's state"), ("doctor", "check the set-up")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--json", action="store_true")
+    sub.add_parser("run", help="run the chat bot")
+    return p
+
+
+def _router_factory() -> RouterFactory:
+    from adapters.compose import build_router  # the SDK-backed wiring, only when needed
+
+    return build_router
+
+
+async def _dispatch(args: Any, settings: Settings) -> int:
+    out = Output(json_mode=getattr(args, "json", False))
+    commands = {"imagine": imagine, "status": status, "doctor": doctor}
+    if args.command in commands:
+        return await commands[args.command](args, settings, _router_factory(), out)
+    print(
+        "No chat platform is configured yet: the Slack and Discord adapters are not "
+        'built. Use `imagine-bot imagine "prompt"` meanwhile.',
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.imagine_log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "httpx2", "google_genai", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return asyncio.run(_dispatch(args, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

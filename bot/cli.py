@@ -1,0 +1,203 @@
+"""The CLI's commands. ``bot.__main__`` parses arguments and injects the router
+factory (which wires SDK-backed providers), so this module stays SDK-free."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.domain import Attempt, Outcome
+from bot.errors import ConfigError, GenerationFailed, ImagineError, InputError
+from bot.messages import notices, user_error
+from bot.router import Router
+from bot.validate import build_request
+
+log = logging.getLogger("imagine-bot")
+
+RouterFactory = Callable[..., tuple[Router, list[str]]]
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+HISTORY_FILE = "attempts.jsonl"
+REPLAY_WINDOW_S = 600.0
+_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+
+
+@dataclass
+class Output:
+    json_mode: bool
+
+    def emit(self, obj: dict[str, Any], text: str) -> None:
+        print(json.dumps(obj, ensure_ascii=False) if self.json_mode else text)
+
+
+async def imagine(args: Any, settings: Settings, make_router: RouterFactory, out: Output) -> int:
+    try:
+        refs = [(Path(p).name, _read(Path(p))) for p in args.ref]
+        request = build_request(args.prompt, aspect=args.aspect, size=args.size, references=refs)
+    except InputError as exc:
+        return _fail(out, exc, EXIT_USAGE)
+    try:
+        router, warnings = make_router(settings)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return _fail(out, exc, EXIT_FAILED)
+    for warning in warnings:
+        log.warning("%s", warning)
+    try:
+        if not router.routes:
+            return _fail(out, ConfigError("no usable model"), EXIT_FAILED)
+        try:
+            result = await router.generate(request)
+        except (GenerationFailed, InputError) as exc:
+            _remember(settings, getattr(exc, "attempts", ()))
+            return _fail(out, exc, EXIT_FAILED, getattr(exc, "attempts", ()))
+        _remember(settings, result.attempts)
+    finally:
+        await router.aclose()
+    path = Path(args.out) if args.out else _default_path(result.model, result.image.mime_type)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(result.image.data)
+    said = notices(result)
+    took = sum(a.latency_ms for a in result.attempts if a.outcome is Outcome.OK) / 1000
+    text = "\n".join(
+        [f"Saved {path} — {result.model}, {took:.1f} s, ${result.cost_usd:.3f}", *said]
+    )
+    out.emit(
+        {
+            "ok": True,
+            "model": result.model,
+            "fallback": result.fallback,
+            "notices": said,
+            "attempts": [a.as_json() for a in result.attempts],
+            "cost_usd": round(result.cost_usd, 4),
+            "path": str(path.resolve()),
+        },
+        text,
+    )
+    return EXIT_OK
+
+
+async def status(args: Any, settings: Settings, make_router: RouterFactory, out: Output) -> int:
+    clock = _ReplayClock()
+    router, warnings = make_router(settings, clock=clock)
+    try:
+        _replay(router, settings, clock)
+        rows = router.board.snapshot()
+        primary = router.board.primary()
+    finally:
+        await router.aclose()
+    online = sum(1 for r in rows if r.state.value != "down")
+    lines = [f"Primary: {primary or 'none'} · online {online}/{len(rows)}"]
+    for r in rows:
+        p50 = f"{r.p50_ms / 1000:.1f} s" if r.p50_ms is not None else "–"
+        rate = f"{r.success_rate:.0%}" if r.success_rate is not None else "–"
+        since = f" since {r.since:%H:%M:%S}" if r.since else ""
+        reason = f" ({r.reason})" if r.reason else ""
+        lines.append(f"{r.state.emoji} {r.label:<32} p50 {p50:>7}  ok {rate:>4}{reason}{since}")
+    lines += [f"⚠ {w}" for w in warnings]
+    obj = {
+        "primary": primary,
+        "online": online,
+        "total": len(rows),
+        "models": [
+            {
+                "label": r.label,
+                "model": r.model,
+                "channel": r.channel,
+                "state": r.state.value,
+                "reason": r.reason,
+                "p50_ms": r.p50_ms,
+                "success_rate": r.success_rate,
+                "calls": r.calls,
+                "since": r.since.isoformat() if r.since else None,
+            }
+            for r in rows
+        ],
+        "warnings": warnings,
+    }
+    out.emit(obj, "\n".join(lines))
+    return EXIT_OK
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        raise InputError("reference_missing", str(path)) from None
+
+
+def _fail(out: Output, exc: ImagineError, code: int, attempts: Any = ()) -> int:
+    ue = user_error(exc)
+    obj: dict[str, Any] = {"ok": False, "error": ue.code, "message": ue.message}
+    if attempts:
+        obj["attempts"] = [a.as_json() for a in attempts]
+    out.emit(obj, f"error: {ue.message}")
+    return code
+
+
+def _default_path(model: str, mime: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return Path("out") / f"imagine-{stamp}-{model}-{secrets.token_hex(3)}.{_EXT.get(mime, 'png')}"
+
+
+# -- health memory between CLI runs (the long-running bot keeps it live) ------
+class _ReplayClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _remember(settings: Settings, attempts: Any) -> None:
+    path = settings.imagine_data_dir / HISTORY_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        now = time.time()
+        with path.open("a", encoding="utf-8") as fh:
+            for a in attempts:
+                fh.write(json.dumps({"t": now, **a.as_json()}) + "\n")
+    except OSError as exc:
+        log.warning("could not record attempts in %s: %s", path, exc.strerror)
+
+
+def _replay(router: Router, settings: Settings, clock: _ReplayClock) -> None:
+    """Feed recent attempts into a fresh board so ``status`` shows breaker states."""
+    path = settings.imagine_data_dir / HISTORY_FILE
+    now = clock.now
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()[-5000:]
+    except OSError:
+        return
+    labels = {(r.model.id, r.provider.channel): r.label for r in router.routes}
+    for line in lines:
+        try:
+            row = json.loads(line)
+            a = Attempt(row["model"], row["channel"], Outcome(row["outcome"]), row["latency_ms"])
+            t = float(row["t"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        label = labels.get((a.model, a.channel))
+        if label is None or now - t > REPLAY_WINDOW_S or a.outcome is Outcome.SKIPPED:
+            continue
+        rh = router.board[label]
+        clock.now = t - a.latency_ms / 1000
+        token = rh.begin()
+        clock.now = t
+        if a.outcome is Outcome.OK:
+            rh.succeeded(token)
+        elif a.outcome in (Outcome.CANCELLED, Outcome.SAFETY_BLOCKED, Outcome.INVALID_REQUEST):
+            rh.abandoned(token, counts_as_stall=a.outcome is Outcome.CANCELLED)
+        else:
+            rh.failed(token, a.outcome.value)
+            if a.outcome is Outcome.MISCONFIGURED:
+                rh.breaker.trip(hold_s=router.policy.misconfigured_hold_s)
+        router.board.refresh()
+    clock.now = now

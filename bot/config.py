@@ -1,0 +1,59 @@
+"""Settings from the environment and ``.env`` (pydantic-settings), plus the catalogue.
+
+A channel's key and base URL are looked up by the env var names its catalogue
+entry gives (``api_key_env``, ``base_url_env``), in the process environment
+first and then in ``.env``; keys are handed to the provider and never printed.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.catalog import Catalog, load_catalog
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Keys and base URLs (GEMINI_API_KEY, OPENAI_BASE_URL, a relay's key …) are read by
+    # name through ``lookup``: the catalogue's channels say which variables they use.
+    imagine_models: str | None = Field(default=None, description="comma list overriding the chain")
+    imagine_config: Path | None = None
+    imagine_deadline_s: float = Field(default=120.0, gt=0)
+    imagine_hedge: bool = True
+    imagine_safety_failover: bool = False
+    imagine_data_dir: Path = Path("data")
+    imagine_log_level: str = "INFO"
+
+    @field_validator("imagine_models", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        chain = None
+        if self.imagine_models:
+            chain = [m.strip() for m in self.imagine_models.split(",") if m.strip()]
+        return load_catalog(self.imagine_config, chain)
+
+    def lookup(self, name: str | None) -> str | None:
+        """An env var by name: the process environment, then ``.env``. Blank is unset."""
+        if not name:
+            return None
+        value = os.environ.get(name)
+        if value is None:
+            env_file = self.model_config.get("env_file")
+            if isinstance(env_file, str) and Path(env_file).is_file():
+                value = dotenv_values(env_file).get(name)
+        return value.strip() or None if value else None
+
+    def warnings(self, today: date | None = None) -> list[str]:
+        return self.catalog.chain_warnings(today or date.today())

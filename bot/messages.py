@@ -1,0 +1,108 @@
+"""Every sentence a user reads, and the one place errors become words.
+
+Nothing here quotes an exception's text: vendor messages can carry internals
+(and, badly configured, secrets). Words come from our own types and fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain import ImageResult, Outcome
+from bot.errors import (
+    AllModelsFailed,
+    ConfigError,
+    ImagineError,
+    InputError,
+    InvalidRequest,
+    QuotaExceeded,
+    RequestRefused,
+    SafetyBlocked,
+)
+
+WHY = {
+    "overloaded": "is overloaded (503)",
+    "rate_limited": "is rate-limited (429)",
+    "server_error": "is failing (server error)",
+    "timeout": "timed out",
+    "empty_result": "returned no image",
+    "misconfigured": "is unavailable (configuration problem; admins have been told)",
+    "delayed": "is responding slowly",
+    "safety_blocked": "declined this prompt",
+    "unavailable": "is unavailable",
+}
+
+INPUT = {
+    "empty_prompt": "Please describe the image you want: the prompt is empty.",
+    "prompt_too_long": "That prompt is too long ({detail}). Please shorten it.",
+    "bad_aspect": "Aspect ratio {detail!r} isn't valid. Use a ratio like 1:1, 16:9 or 9:16.",
+    "bad_size": "Size {detail!r} isn't valid. Use 1K, 2K or 4K.",
+    "bad_reference": "The reference image {detail} couldn't be used: it isn't a PNG, JPEG, "
+    "WebP or GIF image.",
+    "reference_too_large": "The reference image {detail} is too large.",
+    "reference_missing": "The reference image {detail} doesn't exist.",
+    "no_capable_model": "No configured model can do {detail}. Try fewer reference images.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UserError:
+    code: str  # stable, machine-readable: safety_blocked, all_models_failed, …
+    message: str
+    retryable: bool = False
+
+
+def notices(result: ImageResult) -> list[str]:
+    """What the user should be told beside the image."""
+    out = []
+    if result.fallback:
+        why = WHY.get(result.fallback_reason or "", "is unavailable")
+        out.append(f"Made with backup model {result.model} — {result.primary} {why}.")
+    for adjustment in result.adjustments:
+        what, _, change = adjustment.partition(" ")
+        out.append(f"{result.model} can't do that {what}; made it at {change.split('→')[-1]}.")
+    return out
+
+
+def user_error(exc: BaseException) -> UserError:
+    """The one mapping from an exception to what a user reads."""
+    if isinstance(exc, RequestRefused):
+        return user_error(exc.cause)
+    if isinstance(exc, SafetyBlocked):
+        return UserError(
+            "safety_blocked",
+            "The image model declined this prompt on safety grounds, so no image was made and "
+            'nothing was charged. Try rephrasing: describe a style ("in a watercolor style") '
+            "instead of naming a living artist, and avoid real people's names.",
+        )
+    if isinstance(exc, InvalidRequest):
+        return UserError(
+            "invalid_request",
+            "The image model couldn't accept this request (an option or a reference image "
+            "wasn't valid for it). Nothing was charged; try a simpler request.",
+        )
+    if isinstance(exc, AllModelsFailed):
+        tried = sorted({a.model for a in exc.attempts if a.outcome is not Outcome.SKIPPED})
+        what = "took too long" if exc.deadline_exceeded else "are unavailable right now"
+        detail = f" (tried {', '.join(tried)})" if tried else ""
+        return UserError(
+            "all_models_failed",
+            f"All image models {what}{detail}. Nothing was charged — please retry in a minute.",
+            retryable=True,
+        )
+    if isinstance(exc, QuotaExceeded):
+        when = f" It resets {exc.resets_at:%Y-%m-%d %H:%M} UTC." if exc.resets_at else ""
+        return UserError(
+            "quota_exceeded",
+            f"The {exc.limit} limit is reached ({exc.used:g} of {exc.cap:g}).{when}",
+        )
+    if isinstance(exc, InputError):
+        template = INPUT.get(exc.code, "That request isn't valid.")
+        return UserError("invalid_input", template.format(detail=exc.detail))
+    if isinstance(exc, ConfigError):
+        return UserError(
+            "misconfigured", "The bot is misconfigured; an admin should run `imagine-bot doctor`."
+        )
+    if isinstance(exc, ImagineError):
+        return UserError("error", "Something went wrong making that image. Nothing was charged.")
+    return UserError("error", "Something went wrong on our side. Nothing was charged.")

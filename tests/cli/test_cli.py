@@ -1,0 +1,133 @@
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from tests.cli.conftest import SandboxProc
+
+PRO, FLASH, GPT = "gemini-3-pro-image-preview", "gemini-2.5-flash-image", "gpt-image-1.5"
+
+
+def test_imagine_json_success(cli, tmp_path: Path) -> None:
+    out = tmp_path / "fox.png"
+    run = cli("imagine", "a red fox in snow", "--aspect", "16:9", "--out", str(out), "--json")
+    assert run.code == 0, run.stderr
+    body = run.json
+    assert body["ok"] is True and body["model"] == PRO and body["fallback"] is False
+    assert body["notices"] == [] and body["cost_usd"] == 0.134 and body["path"] == str(out)
+    assert [(a["model"], a["outcome"]) for a in body["attempts"]] == [(PRO, "ok")]
+    assert isinstance(body["attempts"][0]["latency_ms"], int)
+    with Image.open(out) as img:
+        assert img.format == "PNG" and img.width > img.height  # 16:9 honoured
+
+
+def test_backup_model_is_named_with_the_reason(cli, sandbox_proc: SandboxProc) -> None:
+    sandbox_proc.script(PRO, {"kind": "overloaded"})
+    run = cli("imagine", "a red fox", "--json")
+    assert run.code == 0, run.stderr
+    body = run.json
+    assert body["model"] == FLASH and body["fallback"] is True
+    assert body["notices"] == [f"Made with backup model {FLASH} — {PRO} is overloaded (503)."]
+    assert [(a["model"], a["outcome"]) for a in body["attempts"]] == [
+        (PRO, "overloaded"),
+        (FLASH, "ok"),
+    ]
+    assert Path(body["path"]).is_file()
+
+
+def test_plain_output_is_for_people(cli, sandbox_proc: SandboxProc) -> None:
+    sandbox_proc.script(PRO, {"kind": "overloaded"})
+    run = cli("imagine", "a red fox")
+    assert run.code == 0
+    assert run.stdout.startswith("Saved out/imagine-")
+    assert f"Made with backup model {FLASH}" in run.stdout
+
+
+def test_safety_block_stops_without_failover(cli, sandbox_proc: SandboxProc) -> None:
+    sandbox_proc.script(PRO, {"kind": "image_safety"})
+    run = cli("imagine", "something unsafe", "--json")
+    assert run.code == 1
+    body = run.json
+    assert body["ok"] is False and body["error"] == "safety_blocked"
+    assert "rephras" in body["message"] and "IMAGE_SAFETY" not in body["message"]
+    assert {c["model"] for c in sandbox_proc.calls()} == {PRO}
+
+
+def test_all_models_failed(cli, sandbox_proc: SandboxProc) -> None:
+    for model in (PRO, FLASH, GPT):
+        sandbox_proc.script(model, {"kind": "overloaded"})
+    run = cli("imagine", "a red fox", "--json")
+    assert run.code == 1
+    body = run.json
+    assert body["error"] == "all_models_failed" and "retry" in body["message"]
+    assert [a["outcome"] for a in body["attempts"]] == ["overloaded"] * 3
+
+
+def test_usage_errors_exit_2_and_call_nothing(cli, sandbox_proc: SandboxProc, tmp_path) -> None:
+    not_image = tmp_path / "notes.txt"
+    not_image.write_text("hello")
+    cases = [
+        (("imagine", "   ", "--json"), "invalid_input", "empty"),
+        (("imagine", "x", "--aspect", "wide", "--json"), "invalid_input", "Aspect ratio"),
+        (("imagine", "x", "--ref", str(not_image), "--json"), "invalid_input", "isn't a PNG"),
+        (("imagine", "x", "--ref", "missing.png", "--json"), "invalid_input", "doesn't exist"),
+        (("imagine", "x", "--size", "8K", "--json"), "usage", "invalid choice"),
+    ]
+    for args, error, words in cases:
+        run = cli(*args)
+        assert run.code == 2, args
+        assert run.json["error"] == error and words in run.json["message"], run.json
+    assert sandbox_proc.calls() == []
+
+
+def test_reference_image_makes_an_edit(cli, sandbox_proc: SandboxProc, tmp_path) -> None:
+    ref = tmp_path / "cat.png"
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "blue").save(buf, "PNG")
+    ref.write_bytes(buf.getvalue())
+    run = cli("imagine", "give the cat a hat", "--ref", str(ref), "--json")
+    assert run.code == 0, run.stderr
+    (call,) = sandbox_proc.calls()
+    assert call["images"] == [{"mime_type": "image/png", "bytes": len(buf.getvalue())}]
+
+
+def test_retired_model_warns_with_replacement(cli) -> None:
+    run = cli("imagine", "x", "--json", IMAGINE_MODELS=f"gpt-image-1,{FLASH}")
+    assert run.code == 0
+    assert run.json["model"] == FLASH
+    assert "gpt-image-1" in run.stderr and "retired" in run.stderr and GPT in run.stderr
+
+
+def test_status_remembers_an_outage_between_runs(cli, sandbox_proc: SandboxProc) -> None:
+    sandbox_proc.script(PRO, {"kind": "overloaded"})
+    for _ in range(4):
+        assert cli("imagine", "x", "--json").code == 0
+    run = cli("status", "--json")
+    assert run.code == 0
+    body = run.json
+    states = {m["model"]: m["state"] for m in body["models"]}
+    assert states == {PRO: "down", FLASH: "normal", GPT: "normal"}
+    assert body["primary"] == FLASH and body["online"] == 2 and body["total"] == 3
+    text = cli("status").stdout
+    assert f"🔴 {PRO}" in text and "(overloaded)" in text
+
+
+def test_misconfigured_key_is_reported_without_the_key(cli, sandbox_proc) -> None:
+    sandbox_proc.script(PRO, {"kind": "unauthorized"})
+    run = cli("imagine", "x", "--json")
+    assert run.code == 0 and run.json["model"] == FLASH
+    assert "misconfigured" in run.stderr  # the admin sees why; the key itself never shows
+
+
+def test_doctor(cli) -> None:
+    good = cli("doctor", "--json")
+    assert good.code == 0 and good.json["ok"] is True
+    bad = cli("doctor", GEMINI_API_KEY="<unset>", OPENAI_API_KEY="<unset>")
+    assert bad.code == 1
+    assert "GEMINI_API_KEY is not set" in bad.stdout and "no usable model" in bad.stdout
+
+
+def test_no_keys_means_a_clear_failure(cli) -> None:
+    run = cli("imagine", "x", "--json", GEMINI_API_KEY="<unset>", OPENAI_API_KEY="<unset>")
+    assert run.code == 1 and run.json["error"] == "misconfigured"
+    assert "doctor" in run.json["message"]
