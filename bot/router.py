@@ -21,31 +21,17 @@ attempt log, because the vendor may have billed it.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.catalog import ModelSpec
-from bot.domain import Attempt, GenerationRequest, ImageResult, Outcome, ProviderImage
-from bot.errors import (
-    AllModelsFailed,
-    InputError,
-    InvalidRequest,
-    ProviderError,
-    ProviderMisconfigured,
-    ProviderRateLimited,
-    ProviderServerError,
-    ProviderTimeout,
-    RequestRefused,
-    SafetyBlocked,
-)
-from bot.health import HealthBoard, HealthState
+from bot.domain import GenerationRequest, ImageResult
+from bot.errors import InputError
+from bot.health import HealthBoard
 from bot.ports import Clock, ImageProvider
-
-log = logging.getLogger(__name__)
+from bot.walk import Walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +53,6 @@ class Route:
     provider: ImageProvider
 
 
-@dataclass(slots=True)
-class _Done:
-    route: Route
-    attempt: Attempt
-    image: ProviderImage | None = None
-    error: ProviderError | None = None
-
-
 class Router:
     def __init__(
         self,
@@ -88,8 +66,8 @@ class Router:
         self.routes = list(routes)
         self.board = board
         self.policy = policy or RouterPolicy()
-        self._clock = clock
-        self._rng = rng or random.Random()
+        self.clock = clock
+        self.rng = rng or random.Random()
 
     def candidates(
         self, request: GenerationRequest, chain: Sequence[str] | None = None
@@ -113,8 +91,8 @@ class Router:
         cands = self.candidates(request, chain)
         if not cands:
             raise InputError("no_capable_model", _needs(request))
-        deadline = self._clock() + (deadline_s or self.policy.deadline_s)
-        walk = _Walk(self, request, cands, deadline)
+        deadline = self.clock() + (deadline_s or self.policy.deadline_s)
+        walk = Walk(self, request, cands, deadline)
         try:
             return await walk.run()
         finally:
@@ -129,237 +107,6 @@ class Router:
                 await route.provider.aclose()
 
 
-class _Walk:
-    """One request's walk down the chain (state that lives as long as the request)."""
-
-    def __init__(
-        self, router: Router, request: GenerationRequest, cands: list[Route], deadline: float
-    ) -> None:
-        self.r, self.request, self.cands, self.deadline = router, request, cands, deadline
-        self.attempts: list[Attempt] = []
-        self.running: dict[asyncio.Task[_Done], tuple[Route, float, bool]] = {}
-        self.used: set[str] = set()  # labels attempted in this request
-        self.noted: set[str] = set()  # labels logged as skipped
-        self.retries: dict[str, int] = {}
-        self.hedge_spent = False
-
-    async def run(self) -> ImageResult:
-        p = self.r.policy
-        while True:
-            if not self.running and not self._launch_next():
-                raise AllModelsFailed(attempts=self.attempts)
-            now = self.r._clock()
-            if now >= self.deadline:
-                raise AllModelsFailed(attempts=await self._abandon(), deadline_exceeded=True)
-            wait = self.deadline - now
-            hedge_at = self._hedge_at()
-            if hedge_at is not None:
-                wait = min(wait, max(0.0, hedge_at - now))
-            done, _ = await asyncio.wait(
-                self.running, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-            )
-            if not done:
-                if hedge_at is not None and self.r._clock() >= hedge_at:
-                    self.hedge_spent = not self._launch_next(hedge=True)
-                continue
-            for task in done:
-                route, _, _ = self.running.pop(task)
-                d = task.result()
-                self.attempts.append(d.attempt)
-                if d.image is not None:
-                    return self._result(d, await self._abandon())
-                err = d.error
-                if isinstance(err, SafetyBlocked) and p.failover_on_safety:
-                    continue
-                if isinstance(err, (SafetyBlocked, InvalidRequest)):
-                    await self._abandon()
-                    raise RequestRefused(err, attempts=self.attempts) from err
-                if (
-                    isinstance(err, ProviderServerError)
-                    and self.retries.get(route.label, 0) < p.server_retries
-                ):
-                    self.retries[route.label] = self.retries.get(route.label, 0) + 1
-                    if self.r.board[route.label].breaker.allow():
-                        self._start(route, delay=self.r._rng.uniform(0, p.retry_base_s))
-
-    # -- choosing ----------------------------------------------------------
-    def _launch_next(self, *, hedge: bool = False) -> bool:
-        picked, probe = self._pick()
-        if picked is None:
-            return False
-        self._start(picked, hedge=hedge, probe=probe)
-        return True
-
-    def _pick(self) -> tuple[Route | None, bool]:
-        """The next route to try, and whether the call is a probe of a sick route."""
-        board, skipped, delayed = self.r.board, [], []
-        chosen: Route | None = None
-        probe = False
-        for route in self.cands:
-            if route.label in self.used:
-                continue
-            rh = board[route.label]
-            state = rh.state()
-            if state is HealthState.DELAYED:
-                if rh.claim_probe() and rh.breaker.allow():
-                    chosen, probe = route, True
-                    break
-                delayed.append(route)
-            elif rh.breaker.allow():  # closed, or the single half-open probe
-                chosen, probe = route, state is HealthState.DOWN
-                break
-            else:
-                skipped.append(route)
-        chosen = chosen or (delayed[0] if delayed else None) or self._last_resort(skipped)
-        for route in skipped + delayed:
-            if route is chosen or route.label in self.noted:
-                continue
-            if chosen is not None and self.cands.index(route) > self.cands.index(chosen):
-                continue
-            self.noted.add(route.label)
-            reason = "delayed" if route in delayed else "breaker open"
-            self.attempts.append(
-                Attempt(route.model.id, route.provider.channel, Outcome.SKIPPED, detail=reason)
-            )
-        return chosen, probe
-
-    def _last_resort(self, skipped: list[Route]) -> Route | None:
-        board = self.r.board
-        usable = [
-            r
-            for r in skipped
-            if not board[r.label].breaker.held and board[r.label].last_failure != "misconfigured"
-        ]
-        if not usable:
-            return None
-        return min(usable, key=lambda r: board[r.label].breaker.reopens_in)
-
-    def _hedge_at(self) -> float | None:
-        p = self.r.policy
-        if self.hedge_spent or len(self.running) != 1:
-            return None
-        route, started, probe = next(iter(self.running.values()))
-        if not (p.hedge or probe):  # probes of a sick route are always hedged
-            return None
-        budget = max(p.hedge_min_s, p.hedge_factor * self.r.board[route.label].baseline_p95())
-        return started + budget
-
-    # -- running -----------------------------------------------------------
-    def _start(
-        self, route: Route, *, delay: float = 0.0, hedge: bool = False, probe: bool = False
-    ) -> None:
-        self.used.add(route.label)
-        task = asyncio.create_task(self._attempt(route, delay), name=f"attempt:{route.label}")
-        self.running[task] = (route, self.r._clock() + delay, probe)
-        if hedge:
-            log.info("hedging to %s", route.label)
-
-    async def _attempt(self, route: Route, delay: float) -> _Done:
-        if delay:
-            await asyncio.sleep(delay)
-        rh = self.r.board[route.label]
-        model, channel = route.model, route.provider.channel
-        price = model.price_for(self.request.size)
-        limit = min(model.timeout_s, self.deadline - self.r._clock())
-        token = rh.begin()
-        try:
-            async with asyncio.timeout(limit):
-                image = await route.provider.generate(model=model, request=self.request)
-        except asyncio.CancelledError:
-            latency = rh.abandoned(token)
-            log.debug("%s cancelled after %.2fs", route.label, latency)
-            raise
-        except (ProviderError, TimeoutError) as exc:
-            err = exc if isinstance(exc, ProviderError) else ProviderTimeout(model=model.id)
-            return self._failed(route, token, err, by_deadline=limit < model.timeout_s)
-        except Exception as exc:  # an adapter bug must not take the router down
-            log.exception("provider %s raised an unmapped %s", route.label, type(exc).__name__)
-            return self._failed(
-                route,
-                token,
-                ProviderServerError("unmapped error", model=model.id),
-                by_deadline=False,
-            )
-        latency = rh.succeeded(token)
-        self.r.board.refresh()
-        return _Done(route, Attempt(model.id, channel, Outcome.OK, _ms(latency), price), image)
-
-    def _failed(self, route: Route, token: int, err: ProviderError, *, by_deadline: bool) -> _Done:
-        rh = self.r.board[route.label]
-        if isinstance(err, ProviderTimeout) and by_deadline:
-            latency = rh.abandoned(token)
-        elif isinstance(err, (SafetyBlocked, InvalidRequest)):
-            latency = rh.abandoned(
-                token, counts_as_stall=False
-            )  # the model works; the prompt did not
-        else:
-            retry_after = err.retry_after if isinstance(err, ProviderRateLimited) else None
-            latency = rh.failed(token, str(err.outcome), retry_after=retry_after)
-            if isinstance(err, ProviderMisconfigured):
-                rh.breaker.trip(hold_s=self.r.policy.misconfigured_hold_s)
-                log.error("%s is misconfigured (%s); switched off", route.label, err.status)
-        log.info("%s failed: %s (%.2fs)", route.label, err.outcome, latency)
-        self.r.board.refresh()
-        attempt = Attempt(
-            route.model.id, route.provider.channel, err.outcome, _ms(latency), status=err.status
-        )
-        return _Done(route, attempt, error=err)
-
-    async def _abandon(self) -> list[Attempt]:
-        """Cancel what is still running; log each as cancelled with its possible cost."""
-        for task, (route, started, _) in list(self.running.items()):
-            task.cancel()
-            latency = max(0.0, self.r._clock() - started)
-            price = route.model.price_for(self.request.size)
-            self.attempts.append(
-                Attempt(
-                    route.model.id,
-                    route.provider.channel,
-                    Outcome.CANCELLED,
-                    _ms(latency),
-                    price,
-                    detail="hedge lost; may be billed",
-                )
-            )
-        await self.cancel_all()
-        return self.attempts
-
-    async def cancel_all(self) -> None:
-        tasks = list(self.running)
-        self.running.clear()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    def _result(self, d: _Done, attempts: list[Attempt]) -> ImageResult:
-        assert d.image is not None
-        primary = self.cands[0]
-        reason = None
-        if d.route.model.id != primary.model.id:
-            mine = [a for a in attempts if a.model == primary.model.id]
-            failed = [a for a in mine if a.outcome not in (Outcome.SKIPPED, Outcome.CANCELLED)]
-            rh = self.r.board[primary.label]
-            if failed:
-                reason = str(failed[-1].outcome)
-            elif rh.state() is HealthState.DELAYED or any(
-                a.outcome is Outcome.CANCELLED for a in mine
-            ):
-                reason = "delayed"
-            else:
-                reason = rh.last_failure or "unavailable"
-        return ImageResult(
-            image=d.image,
-            model=d.route.model.id,
-            channel=d.route.provider.channel,
-            primary=primary.model.id,
-            attempts=tuple(attempts),
-            cost_usd=d.attempt.cost_usd,
-            fallback_reason=reason,
-            adjustments=_adjustments(d.route.model, self.request),
-        )
-
-
 def _capable(model: ModelSpec, request: GenerationRequest) -> bool:
     if request.references and (not model.edit or len(request.references) > model.max_refs):
         return False
@@ -372,16 +119,3 @@ def _needs(request: GenerationRequest) -> str:
     if request.references:
         return f"editing with {len(request.references)} reference image(s)"
     return "multi-turn editing" if request.history else "image generation"
-
-
-def _adjustments(model: ModelSpec, request: GenerationRequest) -> tuple[str, ...]:
-    out = []
-    if request.size and model.fit_size(request.size) != request.size:
-        out.append(f"size {request.size}→{model.fit_size(request.size)}")
-    if request.aspect_ratio and model.fit_aspect(request.aspect_ratio) != request.aspect_ratio:
-        out.append(f"aspect {request.aspect_ratio}→{model.fit_aspect(request.aspect_ratio)}")
-    return tuple(out)
-
-
-def _ms(seconds: float) -> int:
-    return round(seconds * 1000)

@@ -131,3 +131,31 @@ def test_no_keys_means_a_clear_failure(cli) -> None:
     run = cli("imagine", "x", "--json", GEMINI_API_KEY="<unset>", OPENAI_API_KEY="<unset>")
     assert run.code == 1 and run.json["error"] == "misconfigured"
     assert "doctor" in run.json["message"]
+
+
+def test_relay_channel_and_relay_model_from_config(cli, sandbox_proc, tmp_path) -> None:
+    config = tmp_path / "imagine.toml"
+    config.write_text(
+        f'chain = ["{PRO}", "seedream-4.5"]\n'
+        f'[channels.relay]\nkind = "openai"\nbase_url = "{sandbox_proc.openai}"\n'
+        'api_key_env = "RELAY_API_KEY"\n'
+        f'[channels.gemini-relay]\nkind = "gemini"\nbase_url = "{sandbox_proc.gemini}"\n'
+        'api_key_env = "RELAY_API_KEY"\n'
+        f'[models."{PRO}"]\nchannels = ["google", "gemini-relay"]\n'
+    )
+    env = {"IMAGINE_CONFIG": str(config), "RELAY_API_KEY": "relay-key"}
+    # Google direct is overloaded; the same model through the relay channel answers.
+    sandbox_proc.script(PRO, {"kind": "overloaded", "first_n": 1})
+    run = cli("imagine", "x", "--json", **env)
+    assert run.code == 0, run.stderr
+    body = run.json
+    assert body["model"] == PRO and body["fallback"] is False
+    assert [(a["channel"], a["outcome"]) for a in body["attempts"]] == [
+        ("google", "overloaded"),
+        ("gemini-relay", "ok"),
+    ]
+    # Both channels down: the relay model (OpenAI-compatible) serves, as data not code.
+    sandbox_proc.script(PRO, {"kind": "overloaded"})
+    run = cli("imagine", "x", "--json", **env)
+    assert run.json["model"] == "seedream-4.5" and run.json["cost_usd"] == 0.03
+    assert sandbox_proc.calls()[-1]["path"] == "/v1/images/generations"
