@@ -3,6 +3,7 @@
     imagine-bot imagine "prompt" [--aspect 16:9] [--size 2K] [--ref PATH]... [--out PATH] [--json]
     imagine-bot status [--json]     each model's 🟢/🟡/🔴 state
     imagine-bot doctor [--json]     keys, chain, catalogue
+    imagine-bot demo                watch failover against the local sandbox (no keys)
     imagine-bot run                 the chat bot (Slack / Discord, once configured)
 
 Exit codes: 0 success, 1 a failed generation (or failed check), 2 a usage error.
@@ -17,10 +18,13 @@ import logging
 import sys
 from typing import Any, NoReturn
 
+from pydantic import ValidationError
+
 from bot.cli import EXIT_FAILED, EXIT_USAGE, Output, RouterFactory, imagine, status
 from bot.config import Settings
 from bot.doctor import doctor
 from bot.domain import SIZES
+from bot.errors import ConfigError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,6 +53,11 @@ def parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--json", action="store_true")
     sub.add_parser("run", help="run the chat bot")
+    demo = sub.add_parser("demo", help="watch failover against the local sandbox (no keys)")
+    demo.add_argument("--requests", type=int, default=30)
+    demo.add_argument("--overload", type=float, default=0.45, help="share of primary 503s")
+    demo.add_argument("--outage", type=float, default=4.0, help="seconds fully down (0: none)")
+    demo.add_argument("--out", default="out/demo", metavar="DIR")
     return p
 
 
@@ -63,6 +72,17 @@ async def _dispatch(args: Any, settings: Settings) -> int:
     commands = {"imagine": imagine, "status": status, "doctor": doctor}
     if args.command in commands:
         return await commands[args.command](args, settings, _router_factory(), out)
+    if args.command == "demo":
+        from pathlib import Path
+
+        from adapters.demo import demo
+
+        return await demo(
+            requests=args.requests,
+            overload=args.overload,
+            outage_s=args.outage,
+            out_dir=Path(args.out),
+        )
     print(
         "No chat platform is configured yet: the Slack and Discord adapters are not "
         'built. Use `imagine-bot imagine "prompt"` meanwhile.',
@@ -73,7 +93,11 @@ async def _dispatch(args: Any, settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        bad = ", ".join(str(e["loc"][0]).upper() for e in exc.errors() if e["loc"])
+        return _config_error(args, f"invalid setting: {bad} (see .env.example)", EXIT_USAGE)
     logging.basicConfig(
         level=settings.imagine_log_level.upper(),
         stream=sys.stderr,
@@ -83,8 +107,19 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return asyncio.run(_dispatch(args, settings))
+    except ConfigError as exc:
+        return _config_error(args, str(exc), EXIT_FAILED)
     except KeyboardInterrupt:
         return 130
+
+
+def _config_error(args: Any, message: str, code: int) -> int:
+    """Configuration problems are the admin's to fix: say exactly what (no secrets in it)."""
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": False, "error": "misconfigured", "message": message}))
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Per-route circuit breaker: sliding window + surprise-based consecutive trip,
-exponential open time, a single half-open probe.
+exponential open time, a single half-open probe at a time; two failed probes in a row re-open it.
 
 Why not "open at ≥ 30 % of ≥ 5 calls": Gemini 3 Pro Image at peak fails ~45 % of
 calls *at random* with a fast 503, and the failover after a fast 503 costs tens of
@@ -11,7 +11,10 @@ would be surprising given the model's recent success rate ``p``: the run length
 was healthy (p≈1) trips after 3 failures; one that is coin-flipping at 55 %
 success needs 12 in a row (chance ≈ 7e-5 per call), so it stays in use.
 A failure rate ≥ ``failure_rate`` over ≥ ``min_calls`` in the window also trips
-(a model that only rarely succeeds). A 429 that names a retry delay trips at once
+(a model that only rarely succeeds). Half-open re-opens after
+``probes_to_reopen`` (2) failed probes in a row, not one: a model coming back
+from an outage is often back in its coin-flip state, and one unlucky 503 would
+otherwise double the wait for the best model. A 429 that names a retry delay trips at once
 and holds the breaker open at least that long.
 """
 
@@ -43,6 +46,7 @@ class BreakerPolicy:
     prior_weight: float = 5.0  # …worth this many calls
     open_s: float = 10.0
     max_open_s: float = 300.0
+    probes_to_reopen: int = 2  # consecutive failed half-open probes before re-opening
 
 
 class CircuitBreaker:
@@ -56,6 +60,7 @@ class CircuitBreaker:
         self._opened = False
         self._probe_in_flight = False
         self._trips = 0
+        self._probe_failures = 0
         self._closed_at = -math.inf
         self.opened_at: float | None = None
 
@@ -112,7 +117,8 @@ class CircuitBreaker:
         if retry_after:
             self._hold_until = max(self._hold_until, now + retry_after)
         if self._opened:
-            if was_probe or retry_after:
+            self._probe_failures += was_probe
+            if retry_after or self._probe_failures >= self._p.probes_to_reopen:
                 self._trip(now, repeat=True)
             return
         self._consecutive += 1
@@ -158,6 +164,7 @@ class CircuitBreaker:
             self.opened_at = now
         self._opened = True
         self._consecutive = 0
+        self._probe_failures = 0
 
     def _push(self, ok: bool) -> None:
         self._calls.append((self._clock(), ok))

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     imagine_data_dir: Path = Path("data")
     imagine_log_level: str = "INFO"
 
-    @field_validator("imagine_models", mode="before")
+    @field_validator("imagine_models", "imagine_config", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -89,7 +89,30 @@ def test_failed_probe_reopens_with_doubled_time_capped() -> None:
         clock.advance(wait + 0.01)
         assert b.allow()
         b.record_failure()
+        assert b.state is BreakerState.HALF_OPEN  # one unlucky probe is not enough…
+        assert b.allow()
+        b.record_failure()
+        assert b.state is BreakerState.OPEN  # …two in a row re-open it
     assert waits == [30, 60, 100, 100]
+
+
+def test_coin_flip_model_after_an_outage_comes_back_quickly() -> None:
+    """Back from an outage at 55 % success, the primary returns within a probe or two."""
+    rng = random.Random(11)
+    back_after = []
+    for _ in range(200):
+        b, clock = breaker(open_s=10)
+        for _ in range(4):
+            b.record_failure()
+        start = clock.now
+        while b.state is not BreakerState.CLOSED and clock.now - start < 600:
+            clock.advance(0.5)
+            if b.allow():
+                b.record_success() if rng.random() < 0.55 else b.record_failure()
+        back_after.append(clock.now - start)
+    back_after.sort()
+    assert back_after[len(back_after) // 2] <= 11  # median: the first half-open round
+    assert back_after[int(len(back_after) * 0.9)] <= 31
 
 
 def test_released_probe_frees_the_slot() -> None:

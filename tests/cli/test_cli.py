@@ -159,3 +159,20 @@ def test_relay_channel_and_relay_model_from_config(cli, sandbox_proc, tmp_path) 
     run = cli("imagine", "x", "--json", **env)
     assert run.json["model"] == "seedream-4.5" and run.json["cost_usd"] == 0.03
     assert sandbox_proc.calls()[-1]["path"] == "/v1/images/generations"
+
+
+def test_demo_runs_offline(cli, tmp_path) -> None:
+    run = cli(
+        "demo",
+        "--requests",
+        "4",
+        "--outage",
+        "0",
+        "--overload",
+        "0",
+        GEMINI_API_KEY="<unset>",
+        OPENAI_API_KEY="<unset>",
+    )
+    assert run.code == 0, run.stderr
+    assert run.stdout.count("gemini-3-pro-image-preview:ok") == 4
+    assert len(list((tmp_path / "out" / "demo").glob("*.png"))) == 4
