@@ -50,7 +50,7 @@ async def demo(*, requests: int, overload: float, outage_s: float, out_dir: Path
         router.board.subscribe(
             lambda e: print(f"   ⚑ {e.kind}: {e.route or e.primary} {e.reason}".rstrip())
         )
-        out_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
         print(
             f"sandbox on {sb.base_url}: {primary} overloaded on {overload:.0%} of calls"
             + (f", fully down for {outage_s:g} s from t=2 s" if outage_s else "")
@@ -66,7 +66,7 @@ async def demo(*, requests: int, overload: float, outage_s: float, out_dir: Path
                     print(f"{i + 1:>3}. ✘ {user_error(exc).message}")
                     continue
                 path = out_dir / f"demo-{i + 1:02d}-{result.model}.png"
-                path.write_bytes(result.image.data)
+                await asyncio.to_thread(path.write_bytes, result.image.data)
                 tried = " → ".join(f"{a.model}:{a.outcome}" for a in result.attempts)
                 print(f"{i + 1:>3}. t={t0 - started:5.1f}s {time.monotonic() - t0:4.1f}s  {tried}")
                 for notice in notices(result):

@@ -3,6 +3,7 @@ factory (which wires SDK-backed providers), so this module stays SDK-free."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -62,8 +63,7 @@ async def imagine(args: Any, settings: Settings, make_router: RouterFactory, out
     finally:
         await router.aclose()
     path = Path(args.out) if args.out else _default_path(result.model, result.image.mime_type)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(result.image.data)
+    await asyncio.to_thread(_write, path, result.image.data)
     said = notices(result)
     took = sum(a.latency_ms for a in result.attempts if a.outcome is Outcome.OK) / 1000
     text = "\n".join(
@@ -124,6 +124,11 @@ async def status(args: Any, settings: Settings, make_router: RouterFactory, out:
     }
     out.emit(obj, "\n".join(lines))
     return EXIT_OK
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 def _read(path: Path) -> bytes:
