@@ -32,6 +32,7 @@ class ChannelSpec:
     api_key_env: str | None = None
     base_url: str | None = None
     base_url_env: str | None = None
+    api_version: str | None = None  # Gemini only: pin "v1beta" (default), "v1", …
     vertex: bool = False
     project: str | None = None
     location: str | None = None

@@ -20,6 +20,7 @@ def build_provider(channel: ChannelSpec, *, api_key: str, base_url: str | None) 
             channel.name,
             api_key=api_key,
             base_url=url,
+            api_version=channel.api_version,
             vertex=channel.vertex,
             project=channel.project,
             location=channel.location,

@@ -1,0 +1,156 @@
+"""OpenAI Images (and OpenAI-compatible relays) through the ``openai`` SDK.
+
+No references → ``images.generate``; references → ``images.edit`` (multipart,
+repeated ``image[]`` parts, each a ``(name, bytes, mime)`` tuple so the server
+sees the right content type). SDK retries are off (``max_retries=0``).
+
+Relay models (ids not starting with ``gpt-image``) get the same request plus
+``response_format="b64_json"``: DALL·E-style relays answer with a URL
+otherwise, while GPT Image models always answer in base64 and are not sent
+the parameter.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from typing import Literal
+
+import openai
+
+from adapters.providers._common import parse_retry_after, ratio_value, safe_text
+from bot.catalog import ModelSpec
+from bot.domain import GenerationRequest, ImageInput, ProviderImage
+from bot.errors import (
+    ConfigError,
+    EmptyResult,
+    InvalidRequest,
+    ProviderError,
+    ProviderMisconfigured,
+    ProviderOverloaded,
+    ProviderRateLimited,
+    ProviderServerError,
+    ProviderTimeout,
+    SafetyBlocked,
+)
+from bot.validate import sniff_image
+
+SIZES = {"1024x1024": 1.0, "1536x1024": 1.5, "1024x1536": 2 / 3}
+SAFETY_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+
+
+class OpenAIImagesProvider:
+    """One OpenAI-compatible Images endpoint (OpenAI itself or a relay)."""
+
+    def __init__(self, channel: str, *, api_key: str, base_url: str | None = None) -> None:
+        if not api_key:  # never let the SDK pick a key from the environment
+            raise ConfigError(f"channel {channel!r}: no API key")
+        self._channel = channel
+        self._secrets = (api_key,)
+        self._client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+
+    @property
+    def channel(self) -> str:
+        return self._channel
+
+    async def generate(self, *, model: ModelSpec, request: GenerationRequest) -> ProviderImage:
+        size = openai_size(request.aspect_ratio or model.aspect_ratios[0])
+        quality: Literal["medium", "high"] = (
+            "medium" if model.fit_size(request.size) == "1K" else "high"
+        )
+        relay = not model.id.startswith("gpt-image")
+        response_format: Literal["b64_json"] | openai.Omit = "b64_json" if relay else openai.omit
+        try:
+            if request.references:
+                result = await self._client.images.edit(
+                    model=model.id,
+                    prompt=request.prompt,
+                    image=[_upload(i, ref) for i, ref in enumerate(request.references)],
+                    size=size,
+                    quality=quality,
+                    response_format=response_format,
+                )
+            else:
+                result = await self._client.images.generate(
+                    model=model.id,
+                    prompt=request.prompt,
+                    size=size,
+                    quality=quality,
+                    response_format=response_format,
+                )
+        except TimeoutError:
+            raise
+        except Exception as exc:
+            raise map_error(exc, model.id, self._secrets) from exc
+        return read_result(result, model.id)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def openai_size(aspect_ratio: str) -> str:
+    """The GPT Image size closest in shape to ``aspect_ratio``."""
+    target = ratio_value(aspect_ratio) or 1.0
+    return min(SIZES, key=lambda s: abs(math.log(SIZES[s] / target)))
+
+
+def _upload(index: int, ref: ImageInput) -> tuple[str, bytes, str]:
+    return (f"image-{index + 1}.{_EXTENSIONS.get(ref.mime_type, 'png')}", ref.data, ref.mime_type)
+
+
+def read_result(result: openai.types.ImagesResponse, model: str) -> ProviderImage:
+    item = result.data[0] if result.data else None
+    if item is None or not item.b64_json:
+        raise EmptyResult(f"{model}: answer carried no base64 image", model=model, status=200)
+    try:
+        data = base64.b64decode(item.b64_json, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise EmptyResult(f"{model}: image data is not base64", model=model, status=200) from exc
+    mime = sniff_image(data)
+    if mime is None:
+        raise EmptyResult(f"{model}: image data is not an image", model=model, status=200)
+    return ProviderImage(data=data, mime_type=mime, text=item.revised_prompt or None)
+
+
+def map_error(exc: Exception, model: str, secrets: tuple[str, ...] = ()) -> ProviderError:
+    """An openai SDK exception → our tree (see bot/errors.py and DESIGN.md's table)."""
+    detail = safe_text(getattr(exc, "message", exc), secrets)
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderTimeout(f"{model}: no answer in time", model=model)
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderServerError(f"{model}: connection failed: {detail}", model=model)
+    if not isinstance(exc, openai.APIStatusError):
+        return ProviderServerError(
+            f"{model}: unexpected {type(exc).__name__}: {detail}", model=model
+        )
+    status, code = exc.status_code, exc.code or ""
+    if isinstance(exc.body, dict) and exc.body.get("message"):
+        detail = safe_text(exc.body["message"], secrets)  # the vendor's words, not the SDK's dump
+    msg = f"{model}: HTTP {status} {code or '-'}: {detail}"
+    words = detail.lower()
+    if status == 429:
+        if code == "insufficient_quota":  # out of credit: no waiting fixes it
+            return ProviderMisconfigured(msg, model=model, status=status)
+        return ProviderRateLimited(msg, model=model, status=status, retry_after=_retry_after(exc))
+    if status == 503 or (status >= 500 and ("overloaded" in words or "high demand" in words)):
+        return ProviderOverloaded(msg, model=model, status=status)
+    if status >= 500:
+        return ProviderServerError(msg, model=model, status=status)
+    if code in SAFETY_CODES:
+        return SafetyBlocked(msg, model=model, status=status, reason=code)
+    if status in (401, 403, 404):
+        return ProviderMisconfigured(msg, model=model, status=status)
+    if status in (408, 409):
+        return ProviderServerError(msg, model=model, status=status)
+    return InvalidRequest(msg, model=model, status=status)
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    """``retry-after-ms`` (OpenAI's own) first, then the standard ``Retry-After``."""
+    headers = exc.response.headers
+    millis = parse_retry_after(headers.get("retry-after-ms"))
+    if millis is not None:
+        return millis / 1000
+    return parse_retry_after(headers.get("retry-after"))

@@ -1,0 +1,80 @@
+"""Cheap, recognisable fake images: the prompt, the model id and a counter drawn on a tile."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import math
+import textwrap
+from functools import lru_cache
+
+from PIL import Image, ImageDraw, ImageFont
+
+SIZE_FACTORS = {"512": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
+FORMATS = {
+    "png": ("PNG", "image/png"),
+    "jpeg": ("JPEG", "image/jpeg"),
+    "webp": ("WEBP", "image/webp"),
+}
+_THREAD_PIXELS = 512 * 512  # render bigger images off the event loop
+
+
+def parse_ratio(ratio: str) -> float | None:
+    """``"16:9"`` → 1.777…; ``None`` for anything else."""
+    w, sep, h = ratio.partition(":")
+    try:
+        value = float(w) / float(h) if sep else None
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if value and value > 0 and math.isfinite(value) else None
+
+
+def dimensions(ratio: float, long_side: int) -> tuple[int, int]:
+    """Width and height for ``ratio`` (w/h) with the longer side ``long_side``."""
+    if ratio >= 1:
+        return long_side, max(1, round(long_side / ratio))
+    return max(1, round(long_side * ratio)), long_side
+
+
+@lru_cache(maxsize=8)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (OSError, ImportError):  # Pillow without FreeType
+        return ImageFont.load_default()
+
+
+def render(
+    prompt: str, model: str, counter: int, width: int, height: int, fmt: str = "png"
+) -> bytes:
+    """One image in ``fmt`` ("png", "jpeg", "webp") showing what was asked of whom."""
+    digest = hashlib.sha256(f"{model}\n{prompt}".encode()).digest()
+    bg = (digest[0] // 2 + 40, digest[1] // 2 + 40, digest[2] // 2 + 40)
+    accent = (255 - bg[0], 255 - bg[1], 255 - bg[2])
+    image = Image.new("RGB", (width, height), bg)
+    draw = ImageDraw.Draw(image)
+    short = min(width, height)
+    draw.rectangle((0, 0, width - 1, height - 1), outline=accent, width=max(1, short // 64))
+    draw.line((0, height, width, 0), fill=accent, width=max(1, short // 32))
+    font_px = max(8, short // 14)
+    font = _font(font_px)
+    columns = max(8, int(width / (font_px * 0.6)))
+    lines = textwrap.wrap(prompt, columns)[: max(1, height // (font_px + 4) - 3)] or ["(no prompt)"]
+    text = "\n".join([*lines, "", model, f"#{counter}"])
+    draw.multiline_text((short // 20, short // 20), text, font=font, fill=(255, 255, 255))
+    buffer = io.BytesIO()
+    pil_format = FORMATS.get(fmt, FORMATS["png"])[0]
+    if pil_format == "PNG":
+        image.save(buffer, pil_format, compress_level=1)
+    else:
+        image.save(buffer, pil_format, quality=80)
+    return buffer.getvalue()
+
+
+async def render_async(
+    prompt: str, model: str, counter: int, width: int, height: int, fmt: str = "png"
+) -> bytes:
+    if width * height <= _THREAD_PIXELS:
+        return render(prompt, model, counter, width, height, fmt)
+    return await asyncio.to_thread(render, prompt, model, counter, width, height, fmt)

@@ -1,0 +1,47 @@
+"""Fixtures for adapter tests: a sandbox on 127.0.0.1 and providers pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.providers import GeminiProvider, OpenAIImagesProvider
+from adapters.sandbox import Sandbox
+from bot.catalog import Catalog, ModelSpec, load_catalog
+from tests.adapters.helpers import API_KEY
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture
+def gemini_model(catalog: Catalog) -> ModelSpec:
+    return catalog.models["gemini-3-pro-image-preview"]
+
+
+@pytest.fixture
+def openai_model(catalog: Catalog) -> ModelSpec:
+    return catalog.models["gpt-image-1.5"]
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with Sandbox(seed=0, image_px=64) as sb:
+        yield sb
+
+
+@pytest.fixture
+async def gemini(sandbox: Sandbox) -> AsyncIterator[GeminiProvider]:
+    provider = GeminiProvider("google", api_key=API_KEY, base_url=sandbox.gemini_base_url)
+    yield provider
+    await provider.aclose()
+
+
+@pytest.fixture
+async def openai_images(sandbox: Sandbox) -> AsyncIterator[OpenAIImagesProvider]:
+    provider = OpenAIImagesProvider("openai", api_key=API_KEY, base_url=sandbox.openai_base_url)
+    yield provider
+    await provider.aclose()
