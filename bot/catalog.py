@@ -68,7 +68,7 @@ class ModelSpec:
         """The supported aspect ratio closest in shape to ``aspect``."""
         if aspect is None or aspect in self.aspect_ratios:
             return aspect
-        return min(self.aspect_ratios, key=lambda a: abs(_ratio(a) - _ratio(aspect)))
+        return min(self.aspect_ratios, key=lambda a: abs(_log_ratio(a) - _log_ratio(aspect)))
 
     def price_for(self, size: str | None) -> float:
         fitted = self.fit_size(size)
@@ -117,9 +117,18 @@ class Catalog:
         return [m.id for m in self.models.values() if not m.is_retired(today)]
 
 
-def _ratio(aspect: str) -> float:
-    w, _, h = aspect.partition(":")
-    return math.log(float(w) / float(h))
+def aspect_value(ratio: str) -> float | None:
+    """``"16:9"`` → 1.777…; None for anything that is not a positive ratio."""
+    w, sep, h = ratio.partition(":")
+    try:
+        value = float(w) / float(h) if sep else None
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if value and value > 0 and math.isfinite(value) else None
+
+
+def _log_ratio(aspect: str) -> float:
+    return math.log(aspect_value(aspect) or 1.0)
 
 
 def parse_aspect(text: str) -> str:

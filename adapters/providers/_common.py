@@ -51,12 +51,3 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def ratio_value(ratio: str) -> float | None:
-    w, sep, h = ratio.partition(":")
-    try:
-        value = float(w) / float(h) if sep else None
-    except (ValueError, ZeroDivisionError):
-        return None
-    return value if value and value > 0 and math.isfinite(value) else None

@@ -19,8 +19,8 @@ from typing import Literal
 
 import openai
 
-from adapters.providers._common import parse_retry_after, ratio_value, safe_text
-from bot.catalog import ModelSpec
+from adapters.providers._common import parse_retry_after, safe_text
+from bot.catalog import ModelSpec, aspect_value
 from bot.domain import GenerationRequest, ImageInput, ProviderImage
 from bot.errors import (
     ConfigError,
@@ -92,7 +92,7 @@ class OpenAIImagesProvider:
 
 def openai_size(aspect_ratio: str) -> str:
     """The GPT Image size closest in shape to ``aspect_ratio``."""
-    target = ratio_value(aspect_ratio) or 1.0
+    target = aspect_value(aspect_ratio) or 1.0
     return min(SIZES, key=lambda s: abs(math.log(SIZES[s] / target)))
 
 

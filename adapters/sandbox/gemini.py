@@ -19,8 +19,9 @@ from aiohttp import web
 from PIL import Image
 
 from adapters.sandbox.faults import Fault, proto_duration, retry_after_of
-from adapters.sandbox.images import SIZE_FACTORS, dimensions, parse_ratio, render_async
+from adapters.sandbox.images import SIZE_FACTORS, dimensions, render_async
 from adapters.sandbox.records import Parsed
+from bot.catalog import aspect_value
 
 if TYPE_CHECKING:
     from adapters.sandbox.server import Sandbox
@@ -235,7 +236,7 @@ class GeminiApi:
 
     async def _parts(self, sb: Sandbox, parsed: Parsed, kind: str) -> list[dict[str, Any]]:
         counter = sb.next_counter()
-        ratio = parse_ratio(parsed.options["ratio"] or "") or _first_image_ratio(parsed) or 1.0
+        ratio = aspect_value(parsed.options["ratio"] or "") or _first_image_ratio(parsed) or 1.0
         long_side = max(16, round(sb.image_px * SIZE_FACTORS[parsed.options["size"]]))
         width, height = dimensions(ratio, long_side)
         parts: list[dict[str, Any]] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import math
 import textwrap
 from functools import lru_cache
 
@@ -18,16 +17,6 @@ FORMATS = {
     "webp": ("WEBP", "image/webp"),
 }
 _THREAD_PIXELS = 512 * 512  # render bigger images off the event loop
-
-
-def parse_ratio(ratio: str) -> float | None:
-    """``"16:9"`` → 1.777…; ``None`` for anything else."""
-    w, sep, h = ratio.partition(":")
-    try:
-        value = float(w) / float(h) if sep else None
-    except (ValueError, ZeroDivisionError):
-        return None
-    return value if value and value > 0 and math.isfinite(value) else None
 
 
 def dimensions(ratio: float, long_side: int) -> tuple[int, int]:
