@@ -118,7 +118,7 @@ class CircuitBreaker:
             self._hold_until = max(self._hold_until, now + retry_after)
         if self._opened:
             self._probe_failures += was_probe
-            if retry_after or self._probe_failures >= self._p.probes_to_reopen:
+            if (retry_after and was_probe) or self._probe_failures >= self._p.probes_to_reopen:
                 self._trip(now, repeat=True)
             return
         self._consecutive += 1

@@ -103,6 +103,7 @@ class RouteHealth:
         self._in_flight: dict[int, float] = {}
         self._ids = itertools.count()
         self._last_success = -1e18
+        self._last_success_start = -1e18  # when the latest successful call *began*
         self._stall_flag = False
         self._last_probe = -1e18
         self._delayed_since: float | None = None
@@ -120,6 +121,7 @@ class RouteHealth:
         latency = now - start
         normal = self.state() is HealthState.NORMAL
         self._last_success, self._stall_flag = now, False
+        self._last_success_start = max(self._last_success_start, start)
         if not normal and latency <= 1.5 * self.baseline_p50():
             self._ewma = latency  # a fast answer ends "delayed" at once
         else:
@@ -144,7 +146,7 @@ class RouteHealth:
         """The call was cancelled (lost a hedge race, or the request ended)."""
         start = self._in_flight.pop(token, self._clock())
         latency = self._clock() - start
-        if counts_as_stall and latency > self.stall_after() and start >= self._last_success:
+        if counts_as_stall and latency > self.stall_after() and start > self._last_success_start:
             self._stall_flag = True
             self.last_failure = "delayed"
         self.breaker.release()
@@ -182,7 +184,12 @@ class RouteHealth:
         if self._stall_flag:
             return True
         horizon = self._clock() - self.stall_after()
-        return any(self._last_success <= t < horizon for t in self._in_flight.values())
+        return any(self._last_success_start < t < horizon for t in self._in_flight.values())
+
+    def stall_due(self) -> float | None:
+        """When the route will count as stalled if nothing that began later succeeds."""
+        starts = [t for t in self._in_flight.values() if t > self._last_success_start]
+        return min(starts) + self.stall_after() if starts else None
 
     def stall_after(self) -> float:
         return max(self._p.min_stall_s, self._p.stall_factor * self.baseline_p95())

@@ -64,10 +64,14 @@ class Walk:
             hedge_at = self._hedge_at()
             if hedge_at is not None:
                 wait = min(wait, max(0.0, hedge_at - now))
+                wake = self._stall_check_at()
+                if wake is not None:
+                    wait = min(wait, max(0.0, wake - now))
             done, _ = await asyncio.wait(
                 self.running, timeout=wait, return_when=asyncio.FIRST_COMPLETED
             )
             if not done:
+                hedge_at = self._hedge_at()
                 if hedge_at is not None and self.r.clock() >= hedge_at:
                     self.hedge_spent = not self._launch_next(hedge=True)
                 continue
@@ -151,7 +155,15 @@ class Walk:
         if not (p.hedge or probe):  # probes of a sick route are always hedged
             return None
         budget = max(p.hedge_min_s, p.hedge_factor * self.r.board[route.label].baseline_p95())
+        if self.r.board[route.label].stalled():  # another call showed the route is stuck
+            return min(started + budget, self.r.clock())
         return started + budget
+
+    def _stall_check_at(self) -> float | None:
+        if len(self.running) != 1:
+            return None
+        route, _, _ = next(iter(self.running.values()))
+        return self.r.board[route.label].stall_due()
 
     # -- running -----------------------------------------------------------
     def _start(

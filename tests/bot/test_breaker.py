@@ -144,3 +144,16 @@ def test_trip_with_hold_for_misconfigured_model() -> None:
     assert b.state is BreakerState.OPEN
     clock.advance(2)
     assert b.state is BreakerState.HALF_OPEN
+
+
+def test_a_late_429_from_an_old_call_extends_the_hold_without_doubling() -> None:
+    b, clock = breaker(open_s=10)
+    healthy(b, clock)
+    b.record_failure(retry_after=2)  # opens: 10 s (at least the 2 s asked)
+    clock.advance(0.1)
+    b.record_failure(retry_after=2)  # a call that was already in flight
+    assert round(b.reopens_in) == 10  # not 20
+    clock.advance(10)
+    assert b.allow()
+    b.record_failure(retry_after=2)  # a probe answered 429: that re-opens, doubled
+    assert round(b.reopens_in) == 20

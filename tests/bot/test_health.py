@@ -90,3 +90,21 @@ def test_subscriber_errors_do_not_break_the_board() -> None:
     for _ in range(4):
         call(b, clock, "pro", 0.05, ok=False)
     assert any(e.kind == "down" for e in events)
+
+
+def test_stall_is_proven_even_while_older_calls_still_succeed() -> None:
+    """A slowdown starts: calls begun before it keep succeeding, so "no success since
+    the call began" would hide the stall; "no later-started call succeeded" does not."""
+    b, clock, _ = board()
+    for _ in range(10):
+        call(b, clock, "pro", 1.0)
+    rh = b["pro"]
+    old = rh.begin()
+    clock.advance(0.5)
+    rh.begin()  # starts after the slowdown: never answers in time
+    clock.advance(0.5)
+    rh.succeeded(old)  # the older call comes back normally
+    assert not rh.stalled()
+    assert rh.stall_due() == clock.now - 0.5 + rh.stall_after()
+    clock.advance(rh.stall_after() - 0.4)
+    assert rh.stalled() and rh.state() is HealthState.DELAYED
