@@ -7,8 +7,9 @@ A route is one model on one channel; its label is the model id, or
 - 🔴 down: its breaker is not closed (open or waiting for its half-open probe).
 - 🟡 delayed: its latency EWMA is over ``delayed_factor`` × its baseline p50, or
   it is *stalled*: a call is in flight longer than ``stall_factor`` × baseline
-  p95 with no success since that call began (a model that stopped answering is
-  known to be delayed long before any timeout fires). Delayed routes are
+  p95 and no call that began after it has succeeded (a model that stopped
+  answering is known to be delayed long before any timeout fires; calls begun
+  before a slowdown that still come back normally do not hide it). Delayed routes are
   demoted, not tripped; they get one probe request every ``probe_every_s``.
 - 🟢 normal otherwise. The baseline learns only from normal-state successes.
 """
