@@ -20,6 +20,7 @@ and holds the breaker open at least that long.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -58,7 +59,8 @@ class CircuitBreaker:
         self._open_until = 0.0
         self._hold_until = 0.0  # retry_after: never admit before this
         self._opened = False
-        self._probe_in_flight = False
+        self._probe = 0  # ticket of the half-open probe in flight; 0: none
+        self._tickets = itertools.count(1)
         self._trips = 0
         self._probe_failures = 0
         self._closed_at = -math.inf
@@ -81,38 +83,48 @@ class CircuitBreaker:
     def reopens_in(self) -> float:
         return max(0.0, max(self._open_until, self._hold_until) - self._clock())
 
-    def can_probe(self) -> bool:
-        return self.state is BreakerState.HALF_OPEN and not self._probe_in_flight
-
-    def allow(self) -> bool:
-        """Admit a call: always when closed, one probe at a time when half-open."""
+    def admit(self) -> int | None:
+        """Admit a call: always when closed (ticket 0), one probe at a time when
+        half-open (a ticket > 0 that only that probe's verdict or release frees).
+        None: refused. Pass the ticket back to ``record_*`` / ``release``."""
         state = self.state
         if state is BreakerState.CLOSED:
-            return True
-        if state is BreakerState.HALF_OPEN and not self._probe_in_flight:
-            self._probe_in_flight = True
+            return 0
+        if state is BreakerState.HALF_OPEN and not self._probe:
+            self._probe = next(self._tickets)
+            return self._probe
+        return None
+
+    def allow(self) -> bool:
+        """``admit()`` for a caller that never takes the probe slot's verdict (tests)."""
+        return self.admit() is not None
+
+    def release(self, ticket: int = 0) -> None:
+        """The admitted call ended with no verdict (cancelled, cut by the deadline)."""
+        if ticket and ticket == self._probe:
+            self._probe = 0
+
+    def _is_probe(self, ticket: int) -> bool:
+        if ticket and ticket == self._probe:
+            self._probe = 0
             return True
         return False
 
-    def release(self) -> None:
-        """The admitted call ended with no verdict (cancelled, cut by the deadline)."""
-        self._probe_in_flight = False
-
-    def record_success(self) -> None:
-        self._probe_in_flight = False
+    def record_success(self, ticket: int = 0) -> None:
+        self._is_probe(ticket)
         if self._opened and self._clock() < self._hold_until:
             return  # honour the vendor's retry-after even if an old call came back
         if self._opened:
             self._opened = False
+            self._probe = 0
             self._calls.clear()
             self._closed_at = self._clock()
             self.opened_at = None
         self._consecutive = 0
         self._push(True)
 
-    def record_failure(self, *, retry_after: float | None = None) -> None:
-        was_probe = self._probe_in_flight
-        self._probe_in_flight = False
+    def record_failure(self, ticket: int = 0, *, retry_after: float | None = None) -> None:
+        was_probe = self._is_probe(ticket)
         now = self._clock()
         if retry_after:
             self._hold_until = max(self._hold_until, now + retry_after)

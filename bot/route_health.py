@@ -58,6 +58,7 @@ class RouteHealth:
         self._samples: deque[tuple[float, bool, float]] = deque()
         self._ewma: float | None = None
         self._in_flight: dict[int, float] = {}
+        self._tickets: dict[int, int] = {}  # call token → its breaker ticket
         self._ids = itertools.count()
         self._last_success = -1e18
         self._last_success_start = -1e18  # when the latest successful call *began*
@@ -67,9 +68,11 @@ class RouteHealth:
         self.last_failure: str = ""
 
     # -- the router's side -------------------------------------------------
-    def begin(self) -> int:
+    def begin(self, ticket: int = 0) -> int:
+        """A call starts; ``ticket`` is what ``breaker.admit()`` gave it."""
         token = next(self._ids)
         self._in_flight[token] = self._clock()
+        self._tickets[token] = ticket
         return token
 
     def succeeded(self, token: int) -> float:
@@ -86,7 +89,7 @@ class RouteHealth:
         if normal:
             self._baseline.append(latency)
         self._samples.append((now, True, latency))
-        self.breaker.record_success()
+        self.breaker.record_success(self._tickets.pop(token, 0))
         return latency
 
     def failed(self, token: int, outcome: str, *, retry_after: float | None = None) -> float:
@@ -96,7 +99,7 @@ class RouteHealth:
             self._stall_flag = True
         self.last_failure = outcome
         self._samples.append((self._clock(), False, latency))
-        self.breaker.record_failure(retry_after=retry_after)
+        self.breaker.record_failure(self._tickets.pop(token, 0), retry_after=retry_after)
         return latency
 
     def abandoned(self, token: int, *, counts_as_stall: bool = True) -> float:
@@ -106,7 +109,7 @@ class RouteHealth:
         if counts_as_stall and latency > self.stall_after() and start > self._last_success_start:
             self._stall_flag = True
             self.last_failure = "delayed"
-        self.breaker.release()
+        self.breaker.release(self._tickets.pop(token, 0))
         return latency
 
     def claim_probe(self) -> bool:

@@ -38,6 +38,19 @@ class _Done:
     error: ProviderError | None = None
 
 
+@dataclass(slots=True)
+class _Run:
+    """One attempt task's bookkeeping. ``ticket`` is the breaker admission (None:
+    not admitted yet, e.g. a retry waiting out its jitter); ``begun``: the call was
+    sent, so a cancellation may have been billed."""
+
+    route: Route
+    started: float
+    probe: bool  # a probe of a sick route: always hedged
+    ticket: int | None
+    begun: bool = False
+
+
 class Walk:
     """One request's walk down the chain (state that lives as long as the request)."""
 
@@ -46,7 +59,7 @@ class Walk:
     ) -> None:
         self.r, self.request, self.cands, self.deadline = router, request, cands, deadline
         self.attempts: list[Attempt] = []
-        self.running: dict[asyncio.Task[_Done], tuple[Route, float, bool]] = {}
+        self.running: dict[asyncio.Task[_Done], _Run] = {}
         self.used: set[str] = set()  # labels attempted in this request
         self.noted: set[str] = set()  # labels logged as skipped
         self.retries: dict[str, int] = {}
@@ -75,12 +88,12 @@ class Walk:
                 if hedge_at is not None and self.r.clock() >= hedge_at:
                     self.hedge_spent = not self._launch_next(hedge=True)
                 continue
-            for task in done:
-                route, _, _ = self.running.pop(task)
-                d = task.result()
-                self.attempts.append(d.attempt)
+            finished = [(self.running.pop(task).route, task.result()) for task in done]
+            self.attempts.extend(d.attempt for _, d in finished)
+            for _, d in finished:
                 if d.image is not None:
                     return self._result(d, await self._abandon())
+            for route, d in finished:
                 err = d.error
                 if isinstance(err, SafetyBlocked) and p.failover_on_safety:
                     continue
@@ -92,37 +105,38 @@ class Walk:
                     and self.retries.get(route.label, 0) < p.server_retries
                 ):
                     self.retries[route.label] = self.retries.get(route.label, 0) + 1
-                    if self.r.board[route.label].breaker.allow():
-                        self._start(route, delay=self.r.rng.uniform(0, p.retry_base_s))
+                    # admitted only after the pause: the breaker may have opened meanwhile
+                    delay = self.r.rng.uniform(0, p.retry_base_s)
+                    self._start(route, ticket=None, delay=delay)
 
     # -- choosing ----------------------------------------------------------
     def _launch_next(self, *, hedge: bool = False) -> bool:
-        picked, probe = self._pick()
+        picked, probe, ticket = self._pick()
         if picked is None:
             return False
-        self._start(picked, hedge=hedge, probe=probe)
+        self._start(picked, ticket=ticket, hedge=hedge, probe=probe)
         return True
 
-    def _pick(self) -> tuple[Route | None, bool]:
-        """The next route to try, and whether the call is a probe of a sick route."""
-        board, skipped, delayed = self.r.board, [], []
+    def _pick(self) -> tuple[Route | None, bool, int]:
+        """The next route to try, whether the call probes a sick route, and its
+        breaker ticket (0 for an ordinary admission or an override)."""
+        board = self.r.board
+        skipped: list[Route] = []
+        delayed: list[Route] = []
         chosen: Route | None = None
-        probe = False
+        probe, ticket = False, 0
         for route in self.cands:
             if route.label in self.used:
                 continue
             rh = board[route.label]
             state = rh.state()
-            if state is HealthState.DELAYED:
-                if rh.claim_probe() and rh.breaker.allow():
-                    chosen, probe = route, True
-                    break
-                delayed.append(route)
-            elif rh.breaker.allow():  # closed, or the single half-open probe
-                chosen, probe = route, state is HealthState.DOWN
+            admitted = None
+            if state is not HealthState.DELAYED or rh.claim_probe():
+                admitted = rh.breaker.admit()  # closed: 0; half-open: the single probe's
+            if admitted is not None:
+                chosen, probe, ticket = route, state is not HealthState.NORMAL, admitted
                 break
-            else:
-                skipped.append(route)
+            (delayed if state is HealthState.DELAYED else skipped).append(route)
         chosen = chosen or (delayed[0] if delayed else None) or self._last_resort(skipped)
         for route in skipped + delayed:
             if route is chosen or route.label in self.noted:
@@ -134,7 +148,7 @@ class Walk:
             self.attempts.append(
                 Attempt(route.model.id, route.provider.channel, Outcome.SKIPPED, detail=reason)
             )
-        return chosen, probe
+        return chosen, probe, ticket
 
     def _last_resort(self, skipped: list[Route]) -> Route | None:
         board = self.r.board
@@ -151,8 +165,9 @@ class Walk:
         p = self.r.policy
         if self.hedge_spent or len(self.running) != 1:
             return None
-        route, started, probe = next(iter(self.running.values()))
-        if not (p.hedge or probe):  # probes of a sick route are always hedged
+        run = next(iter(self.running.values()))
+        route, started = run.route, run.started
+        if not (p.hedge or run.probe):  # probes of a sick route are always hedged
             return None
         budget = max(p.hedge_min_s, p.hedge_factor * self.r.board[route.label].baseline_p95())
         if self.r.board[route.label].stalled():  # another call showed the route is stuck
@@ -162,27 +177,41 @@ class Walk:
     def _stall_check_at(self) -> float | None:
         if len(self.running) != 1:
             return None
-        route, _, _ = next(iter(self.running.values()))
+        route = next(iter(self.running.values())).route
         return self.r.board[route.label].stall_due()
 
     # -- running -----------------------------------------------------------
     def _start(
-        self, route: Route, *, delay: float = 0.0, hedge: bool = False, probe: bool = False
+        self,
+        route: Route,
+        *,
+        ticket: int | None,
+        delay: float = 0.0,
+        hedge: bool = False,
+        probe: bool = False,
     ) -> None:
         self.used.add(route.label)
-        task = asyncio.create_task(self._attempt(route, delay), name=f"attempt:{route.label}")
-        self.running[task] = (route, self.r.clock() + delay, probe)
+        run = _Run(route, self.r.clock() + delay, probe, ticket)
+        task = asyncio.create_task(self._attempt(run, delay), name=f"attempt:{route.label}")
+        self.running[task] = run
         if hedge:
             log.info("hedging to %s", route.label)
 
-    async def _attempt(self, route: Route, delay: float) -> _Done:
+    async def _attempt(self, run: _Run, delay: float) -> _Done:
+        route = run.route
         if delay:
             await asyncio.sleep(delay)
         rh = self.r.board[route.label]
         model, channel = route.model, route.provider.channel
+        if run.ticket is None:
+            run.ticket = rh.breaker.admit()
+            if run.ticket is None:
+                skipped = Attempt(model.id, channel, Outcome.SKIPPED, detail="retry: breaker open")
+                return _Done(route, skipped)
         price = model.price_for(self.request.size)
         limit = min(model.timeout_s, self.deadline - self.r.clock())
-        token = rh.begin()
+        run.begun = True
+        token = rh.begin(run.ticket)
         try:
             async with asyncio.timeout(limit):
                 image = await route.provider.generate(model=model, request=self.request)
@@ -228,9 +257,15 @@ class Walk:
 
     async def _abandon(self) -> list[Attempt]:
         """Cancel what is still running; log each as cancelled with its possible cost."""
-        for task, (route, started, _) in list(self.running.items()):
+        for task, run in list(self.running.items()):
+            if task.done() and not task.cancelled():
+                self.attempts.append(task.result().attempt)  # finished meanwhile: its own row
+                continue
             task.cancel()
-            latency = max(0.0, self.r.clock() - started)
+            if not run.begun:
+                continue  # never sent (a retry still pausing): nothing to bill
+            route = run.route
+            latency = max(0.0, self.r.clock() - run.started)
             price = route.model.price_for(self.request.size)
             self.attempts.append(
                 Attempt(
@@ -246,12 +281,17 @@ class Walk:
         return self.attempts
 
     async def cancel_all(self) -> None:
-        tasks = list(self.running)
+        runs = dict(self.running)
         self.running.clear()
-        for task in tasks:
+        for task in runs:
             task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        if runs:
+            await asyncio.gather(*runs, return_exceptions=True)
+        for run in runs.values():
+            if not run.begun and run.ticket:
+                # cancelled before it was sent (maybe before its first step): free its
+                # admission, or a half-open probe slot would stay taken for good
+                self.r.board[run.route.label].breaker.release(run.ticket)
 
     def _result(self, d: _Done, attempts: list[Attempt]) -> ImageResult:
         assert d.image is not None

@@ -71,9 +71,10 @@ def test_half_open_admits_exactly_one_probe_and_success_closes() -> None:
     assert b.state is BreakerState.OPEN
     clock.advance(0.2)
     assert b.state is BreakerState.HALF_OPEN
-    assert b.allow()
-    assert not b.allow()  # the second caller waits for the probe's verdict
-    b.record_success()
+    probe = b.admit()
+    assert probe
+    assert b.admit() is None  # the second caller waits for the probe's verdict
+    b.record_success(probe)
     assert b.state is BreakerState.CLOSED
     assert b.allow() and b.allow()
 
@@ -87,11 +88,9 @@ def test_failed_probe_reopens_with_doubled_time_capped() -> None:
         wait = b.reopens_in
         waits.append(round(wait))
         clock.advance(wait + 0.01)
-        assert b.allow()
-        b.record_failure()
+        b.record_failure(b.admit() or 0)
         assert b.state is BreakerState.HALF_OPEN  # one unlucky probe is not enough…
-        assert b.allow()
-        b.record_failure()
+        b.record_failure(b.admit() or 0)
         assert b.state is BreakerState.OPEN  # …two in a row re-open it
     assert waits == [30, 60, 100, 100]
 
@@ -107,8 +106,9 @@ def test_coin_flip_model_after_an_outage_comes_back_quickly() -> None:
         start = clock.now
         while b.state is not BreakerState.CLOSED and clock.now - start < 600:
             clock.advance(0.5)
-            if b.allow():
-                b.record_success() if rng.random() < 0.55 else b.record_failure()
+            ticket = b.admit()
+            if ticket is not None:
+                b.record_success(ticket) if rng.random() < 0.55 else b.record_failure(ticket)
         back_after.append(clock.now - start)
     back_after.sort()
     assert back_after[len(back_after) // 2] <= 11  # median: the first half-open round
@@ -120,9 +120,12 @@ def test_released_probe_frees_the_slot() -> None:
     for _ in range(4):
         b.record_failure()
     clock.advance(6)
-    assert b.allow()
-    b.release()
-    assert b.allow()
+    probe = b.admit()
+    assert probe
+    b.release(0)  # an ordinary call ending frees nothing…
+    assert b.admit() is None
+    b.release(probe)  # …only the probe's own ticket does
+    assert b.admit()
 
 
 def test_429_with_retry_after_opens_at_once_and_holds() -> None:
@@ -154,6 +157,23 @@ def test_a_late_429_from_an_old_call_extends_the_hold_without_doubling() -> None
     b.record_failure(retry_after=2)  # a call that was already in flight
     assert round(b.reopens_in) == 10  # not 20
     clock.advance(10)
-    assert b.allow()
-    b.record_failure(retry_after=2)  # a probe answered 429: that re-opens, doubled
+    b.record_failure(b.admit() or 0, retry_after=2)  # a probe answered 429: re-opens, doubled
     assert round(b.reopens_in) == 20
+
+
+def test_a_non_probe_call_cannot_free_or_fail_the_probe() -> None:
+    """Calls begun before the trip end while the probe is out: they must neither let a
+    second probe in nor count as the probe's failure."""
+    b, clock = breaker(open_s=5)
+    healthy(b, clock)
+    for _ in range(3):
+        b.record_failure()
+    clock.advance(6)
+    probe = b.admit()
+    assert probe
+    b.release(0)
+    b.record_failure(0)
+    b.record_failure(0)
+    assert b.state is BreakerState.HALF_OPEN and b.admit() is None
+    b.record_success(probe)
+    assert b.state is BreakerState.CLOSED
