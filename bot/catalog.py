@@ -148,9 +148,23 @@ def load_catalog(overlay: Path | None = None, chain: list[str] | None = None) ->
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read IMAGINE_CONFIG {overlay}: {exc}") from exc
         base = _merge(base, extra)
-    channels = {name: _channel(name, table) for name, table in base.get("channels", {}).items()}
-    models = {mid: _model(mid, table) for mid, table in base.get("models", {}).items()}
-    return Catalog(models=models, channels=channels, chain=tuple(chain or base.get("chain", ())))
+    try:
+        channels = {name: _channel(name, t) for name, t in _table(base, "channels").items()}
+        models = {mid: _model(mid, t) for mid, t in _table(base, "models").items()}
+        order = chain or base.get("chain", ())
+        if not isinstance(order, list | tuple) or not all(isinstance(m, str) for m in order):
+            raise ConfigError("chain must be a list of model ids")
+        return Catalog(models=models, channels=channels, chain=tuple(order))
+    except (TypeError, ValueError, AttributeError) as exc:  # a value of the wrong type
+        where = f"IMAGINE_CONFIG {overlay}" if overlay else "the built-in catalogue"
+        raise ConfigError(f"{where}: a value has the wrong type ({exc})") from exc
+
+
+def _table(doc: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = doc.get(key, {})
+    if not isinstance(value, dict) or not all(isinstance(t, dict) for t in value.values()):
+        raise ConfigError(f"[{key}] must be tables, e.g. [{key}.name]")
+    return value
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -185,6 +199,11 @@ def _model(mid: str, t: Mapping[str, Any]) -> ModelSpec:
     bad_sizes = [s for s in t.get("sizes", ()) if s not in SIZES]
     if bad_sizes:
         raise ConfigError(f"model {mid!r}: sizes must be among {SIZES}, not {bad_sizes}")
+    price = t.get("price", {})
+    if not isinstance(price, dict) or not all(
+        isinstance(v, int | float) and v >= 0 for v in price.values()
+    ):
+        raise ConfigError(f'model {mid!r}: price must be a table like {{ "1K" = 0.04 }}')
     fields = dict(t)
     for key in ("channels", "aspect_ratios", "sizes"):
         if key in fields:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -42,6 +43,8 @@ async def imagine(args: Any, settings: Settings, make_router: RouterFactory, out
     try:
         refs = [(Path(p).name, _read(Path(p))) for p in args.ref]
         request = build_request(args.prompt, aspect=args.aspect, size=args.size, references=refs)
+        if args.out and await asyncio.to_thread(Path(args.out).is_dir):  # before any spend
+            raise InputError("bad_output", args.out)
     except InputError as exc:
         return _fail(out, exc, EXIT_USAGE)
     try:
@@ -63,7 +66,11 @@ async def imagine(args: Any, settings: Settings, make_router: RouterFactory, out
     finally:
         await router.aclose()
     path = Path(args.out) if args.out else _default_path(result.model, result.image.mime_type)
-    await asyncio.to_thread(_write, path, result.image.data)
+    try:
+        await asyncio.to_thread(_write, path, result.image.data)
+    except OSError as exc:
+        log.error("could not write %s: %s", path, exc.strerror)
+        return _fail(out, InputError("save_failed", f"{path} ({exc.strerror})"), EXIT_FAILED)
     said = notices(result)
     took = sum(a.latency_ms for a in result.attempts if a.outcome is Outcome.OK) / 1000
     text = "\n".join(
@@ -178,22 +185,24 @@ def _replay(router: Router, settings: Settings, clock: _ReplayClock) -> None:
     path = settings.imagine_data_dir / HISTORY_FILE
     now = clock.now
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()[-5000:]
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[-5000:]
     except OSError:
         return
     labels = {(r.model.id, r.provider.channel): r.label for r in router.routes}
     for line in lines:
-        try:
+        try:  # the file is ours, but a crash can leave a torn or odd line: skip it
             row = json.loads(line)
-            a = Attempt(row["model"], row["channel"], Outcome(row["outcome"]), row["latency_ms"])
-            t = float(row["t"])
-        except (ValueError, KeyError, TypeError):
+            latency_ms, t = float(row["latency_ms"]), float(row["t"])
+            if not (math.isfinite(t) and math.isfinite(latency_ms) and latency_ms >= 0):
+                continue
+            a = Attempt(str(row["model"]), str(row["channel"]), Outcome(row["outcome"]))
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
         label = labels.get((a.model, a.channel))
         if label is None or now - t > REPLAY_WINDOW_S or a.outcome is Outcome.SKIPPED:
             continue
         rh = router.board[label]
-        clock.now = t - a.latency_ms / 1000
+        clock.now = t - latency_ms / 1000
         token = rh.begin()
         clock.now = t
         if a.outcome is Outcome.OK:

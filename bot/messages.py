@@ -41,6 +41,9 @@ INPUT = {
     "WebP or GIF image.",
     "reference_too_large": "The reference image {detail} is too large.",
     "reference_missing": "The reference image {detail} doesn't exist.",
+    "bad_output": "{detail} is a directory; give --out a file name such as out/fox.png.",
+    "save_failed": "The image was made (and paid for) but couldn't be saved to {detail}. "
+    "Choose another --out path.",
     "no_capable_model": "No configured model can do {detail}. Try fewer reference images.",
 }
 

@@ -114,6 +114,9 @@ def read_result(result: openai.types.ImagesResponse, model: str) -> ProviderImag
     return ProviderImage(data=data, mime_type=mime, text=item.revised_prompt or None)
 
 
+BILLING_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
+
+
 def map_error(exc: Exception, model: str, secrets: tuple[str, ...] = ()) -> ProviderError:
     """An openai SDK exception → our tree (see bot/errors.py and DESIGN.md's table)."""
     detail = safe_text(getattr(exc, "message", exc), secrets)
@@ -130,9 +133,9 @@ def map_error(exc: Exception, model: str, secrets: tuple[str, ...] = ()) -> Prov
         detail = safe_text(exc.body["message"], secrets)  # the vendor's words, not the SDK's dump
     msg = f"{model}: HTTP {status} {code or '-'}: {detail}"
     words = detail.lower()
+    if code in BILLING_CODES:  # out of credit / spending limit (a 429 or a 400): waiting won't help
+        return ProviderMisconfigured(msg, model=model, status=status)
     if status == 429:
-        if code == "insufficient_quota":  # out of credit: no waiting fixes it
-            return ProviderMisconfigured(msg, model=model, status=status)
         return ProviderRateLimited(msg, model=model, status=status, retry_after=_retry_after(exc))
     if status == 503 or (status >= 500 and ("overloaded" in words or "high demand" in words)):
         return ProviderOverloaded(msg, model=model, status=status)

@@ -140,6 +140,7 @@ def _openai(status: int, code: str | None, message: str = "x") -> openai.APIStat
         (_openai(502, "upstream_error", "bad gateway"), ProviderServerError),
         (_openai(504, None), ProviderServerError),
         (_openai(429, "insufficient_quota"), ProviderMisconfigured),
+        (_openai(400, "billing_hard_limit_reached"), ProviderMisconfigured),  # fail over
         (_openai(400, "content_policy_violation"), SafetyBlocked),
         (_openai(400, "invalid_value"), InvalidRequest),
     ],

@@ -176,3 +176,44 @@ def test_demo_runs_offline(cli, tmp_path) -> None:
     assert run.code == 0, run.stderr
     assert run.stdout.count("gemini-3-pro-image-preview:ok") == 4
     assert len(list((tmp_path / "out" / "demo").glob("*.png"))) == 4
+
+
+def test_bad_settings_and_config_are_clear_messages(cli, tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    for text in (
+        "models = 5\n",
+        '[models."x"]\napi = "openai"\nchannels = ["openai"]\nprice = 5\n',
+        '[models."gpt-image-1.5"]\nretired = "soon"\n',
+    ):
+        bad.write_text(text)
+        for command in ("imagine", "status", "doctor"):
+            args = (command, "x", "--json") if command == "imagine" else (command, "--json")
+            run = cli(*args, IMAGINE_CONFIG=str(bad))
+            assert run.code == 1, (text, command, run.stderr)
+            assert "Traceback" not in run.stderr
+            body = run.json
+            assert body["ok"] is False or any(c["level"] == "fail" for c in body["checks"])
+    run = cli("status", "--json", IMAGINE_LOG_LEVEL="verbose")
+    assert run.code == 2 and run.json["error"] == "misconfigured"
+    assert "IMAGINE_LOG_LEVEL" in run.json["message"]
+
+
+def test_unusable_out_path(cli, sandbox_proc: SandboxProc, tmp_path) -> None:
+    run = cli("imagine", "x", "--out", str(tmp_path), "--json")
+    assert run.code == 2 and "directory" in run.json["message"]
+    assert sandbox_proc.calls() == []  # refused before anything was spent
+    run = cli("imagine", "x", "--out", "/proc/nope/x.png", "--json")
+    assert run.code == 1 and run.json["error"] == "invalid_input"
+    assert "couldn't be saved" in run.json["message"] and "Traceback" not in run.stderr
+
+
+def test_status_survives_a_torn_history_file(cli, tmp_path) -> None:
+    history = tmp_path / "data" / "attempts.jsonl"
+    history.parent.mkdir(parents=True)
+    history.write_bytes(
+        b'{"t": 1e400, "model": "gemini-3-pro-image-preview", "channel": "google",'
+        b' "outcome": "ok", "latency_ms": 5}\n'
+        b'{"t": 1, "latency_ms": null}\n\xff\xfe garbage\n{"t": 2, "model": "x"'
+    )
+    run = cli("status", "--json")
+    assert run.code == 0 and run.json["online"] == 3
