@@ -1,0 +1,330 @@
+"""The quota ledger: reserve before generating, settle or release after.
+
+Per workspace (``"slack:T123"``, ``"discord:42"``, ``"cli"``): a daily image cap
+(resets 00:00 UTC), a monthly USD budget (resets on the 1st, 00:00 UTC), both
+overridable per workspace in the database (0 = unlimited), and a cap on
+reservations in flight. Per user: a burst rate such as ``"5/minute"`` (the
+``limits`` library, moving window, in memory).
+
+``reserve`` counts 1 image and the estimated cost as *reserved* in one
+transaction whose conditional UPDATEs refuse what would pass a cap; ``settle``
+moves the reservation to *spent* at the actual price; ``release`` drops it (a
+failed generation is not billed). Both change the reservation row's state only
+if it is still ``reserved``, so a second call does nothing. Money is integer
+micro-dollars in the database, so the ledger adds up exactly.
+
+The caps hold in the database (several processes may share it); the rate and
+the in-flight count live in this process (a crash leaves no phantom slot behind;
+``release_stale`` returns the money a crashed job left reserved). The rate
+limiter keeps wall-clock time; the periods follow the injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from bot.errors import ConfigError, QuotaExceeded
+from bot.store import Store
+
+MICRO = 1_000_000
+WallClock = Callable[[], datetime]
+"""Aware datetimes; ``datetime.now(UTC)`` in production, a fake in tests."""
+
+
+def to_micros(usd: float) -> int:
+    return round(usd * MICRO)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Limits:
+    daily_images: int  # 0 = unlimited
+    monthly_budget_usd: float  # 0 = unlimited
+
+
+@dataclass(frozen=True)
+class Reservation:
+    id: int
+    workspace: str
+    user: str
+    estimate_usd: float
+    job_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Tally:
+    images_today: int
+    images_month: int
+    spent_usd: float
+
+
+@dataclass(frozen=True)
+class Usage:
+    workspace: str
+    limits: Limits
+    images_today: int  # settled today
+    images_reserved: int  # reserved today, not yet settled or released
+    spent_usd: float  # settled this month
+    reserved_usd: float
+    daily_resets_at: datetime
+    monthly_resets_at: datetime
+    in_flight: int
+    by_model: dict[str, Tally]  # settled this month
+    by_user: dict[str, Tally]
+
+
+def _periods(now: datetime) -> tuple[str, str, datetime, datetime]:
+    """(day, month, next midnight, first of next month), all UTC."""
+    if now.tzinfo is None:
+        raise ValueError("the quota clock must return timezone-aware datetimes")
+    today = now.astimezone(UTC).date()
+    first = today.replace(day=1)
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    return (
+        today.isoformat(),
+        f"{today:%Y-%m}",
+        _midnight(today + timedelta(days=1)),
+        _midnight(next_month),
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), UTC)
+
+
+class Quotas:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        daily_images: int = 100,
+        monthly_budget_usd: float = 50.0,
+        user_rate: str | None = "5/minute",
+        concurrency: int = 4,
+        now: WallClock = _utcnow,
+    ) -> None:
+        if daily_images < 0 or monthly_budget_usd < 0 or concurrency < 0:
+            raise ConfigError("quota limits must be 0 (unlimited) or more")
+        self._store = store
+        self._defaults = Limits(daily_images, monthly_budget_usd)
+        self._concurrency = concurrency
+        self._now = now
+        self._rate: RateLimitItem | None = None
+        if user_rate and user_rate.strip():
+            try:
+                self._rate = parse(user_rate)
+            except ValueError as exc:
+                raise ConfigError(f"IMAGINE_USER_RATE: {user_rate!r} is not a rate") from exc
+        self._rate_storage = MemoryStorage()
+        self._limiter = MovingWindowRateLimiter(self._rate_storage)
+        self._gate = asyncio.Lock()  # rate test → ledger → rate hit, one caller at a time
+        self._in_flight: dict[str, set[int]] = {}
+
+    async def aclose(self) -> None:
+        """Stop the rate limiter's expiry task (the ledger itself is in the store)."""
+        timer = self._rate_storage.timer
+        if timer is not None and not timer.done():
+            timer.cancel()
+            await asyncio.wait([timer])
+
+    # -- limits ----------------------------------------------------------------
+    async def get_limits(self, workspace: str) -> Limits:
+        row = await self._store.fetchone(
+            "SELECT daily_images, monthly_budget_musd FROM quota_overrides WHERE workspace = ?",
+            (workspace,),
+        )
+        if row is None:
+            return self._defaults
+        daily, budget = row
+        return Limits(
+            self._defaults.daily_images if daily is None else int(daily),
+            self._defaults.monthly_budget_usd if budget is None else budget / MICRO,
+        )
+
+    async def set_override(
+        self,
+        workspace: str,
+        *,
+        daily_images: int | None = None,
+        monthly_budget_usd: float | None = None,
+    ) -> Limits:
+        """Set this workspace's limits (None leaves one as it is; 0 = unlimited)."""
+        if (daily_images or 0) < 0 or (monthly_budget_usd or 0) < 0:
+            raise ValueError("quota limits must be 0 (unlimited) or more")
+        budget = None if monthly_budget_usd is None else to_micros(monthly_budget_usd)
+        await self._store.execute(
+            "INSERT INTO quota_overrides VALUES (?, ?, ?, ?) ON CONFLICT (workspace) DO UPDATE"
+            " SET daily_images = coalesce(excluded.daily_images, daily_images),"
+            " monthly_budget_musd = coalesce(excluded.monthly_budget_musd, monthly_budget_musd),"
+            " updated_at = excluded.updated_at",
+            (workspace, daily_images, budget, self._now().timestamp()),
+        )
+        return await self.get_limits(workspace)
+
+    async def clear_override(self, workspace: str) -> None:
+        await self._store.execute("DELETE FROM quota_overrides WHERE workspace = ?", (workspace,))
+
+    # -- the ledger ------------------------------------------------------------
+    async def reserve(
+        self, *, workspace: str, user: str, estimate_usd: float, job_id: str | None = None
+    ) -> Reservation:
+        """Reserve 1 image and ``estimate_usd``, or raise QuotaExceeded having reserved nothing."""
+        estimate = to_micros(estimate_usd)
+        if estimate < 0:
+            raise ValueError("estimate_usd must not be negative")
+        async with self._gate:
+            if self._rate and not await self._limiter.test(self._rate, workspace, user):
+                stats = await self._limiter.get_window_stats(self._rate, workspace, user)
+                raise QuotaExceeded(
+                    "rate",
+                    used=self._rate.amount - stats.remaining,
+                    cap=self._rate.amount,
+                    resets_at=datetime.fromtimestamp(stats.reset_time, UTC),
+                )
+            running = self._in_flight.setdefault(workspace, set())
+            if self._concurrency and len(running) >= self._concurrency:
+                raise QuotaExceeded("concurrent", used=len(running), cap=self._concurrency)
+            rid = await self._reserve(workspace, user, estimate, job_id)
+            running.add(rid)
+            if self._rate:
+                await self._limiter.hit(self._rate, workspace, user)
+        return Reservation(rid, workspace, user, estimate / MICRO, job_id)
+
+    async def _reserve(self, workspace: str, user: str, estimate: int, job_id: str | None) -> int:
+        now = self._now()
+        day, month, next_day, next_month = _periods(now)
+        async with self._store.transaction() as db:
+            limits = await self.get_limits(workspace)
+            budget = to_micros(limits.monthly_budget_usd)
+            await db.execute(
+                "INSERT OR IGNORE INTO quota_usage (workspace, counter, period)"
+                " VALUES (?, 'images', ?), (?, 'musd', ?)",
+                (workspace, day, workspace, month),
+            )
+            for limit, counter, period, amount, cap, unit, resets_at in (
+                ("daily images", "images", day, 1, limits.daily_images, 1, next_day),
+                ("monthly budget", "musd", month, estimate, budget, MICRO, next_month),
+            ):
+                key = {"w": workspace, "c": counter, "p": period, "n": amount, "cap": cap}
+                where = "workspace = :w AND counter = :c AND period = :p"
+                if not await db.execute(
+                    f"UPDATE quota_usage SET reserved = reserved + :n WHERE {where}"
+                    " AND (:cap = 0 OR spent + reserved + :n <= :cap)",
+                    key,
+                ):  # refused: the transaction rolls back, nothing stays reserved
+                    row = await db.fetchone(
+                        f"SELECT spent + reserved FROM quota_usage WHERE {where}", key
+                    )
+                    used = (row[0] if row else 0) / unit
+                    raise QuotaExceeded(limit, used=used, cap=cap / unit, resets_at=resets_at)
+            return await db.insert(
+                "INSERT INTO quota_reservations"
+                " (workspace, user, job_id, day, month, estimate_musd, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (workspace, user, job_id, day, month, estimate, now.timestamp()),
+            )
+
+    async def settle(self, reservation: Reservation, *, cost_usd: float, model: str) -> bool:
+        """Bill the actual price instead of the estimate. False if already settled/released."""
+        cost = to_micros(cost_usd)
+        if cost < 0:
+            raise ValueError("cost_usd must not be negative")
+        return await self._close(reservation, "settled", cost, model)
+
+    async def release(self, reservation: Reservation) -> bool:
+        """Return the reservation unbilled. False if already settled/released."""
+        return await self._close(reservation, "released", None, None)
+
+    async def release_stale(self, *, older_than: timedelta) -> int:
+        """Release reservations left open longer than ``older_than`` (a crash mid-job)."""
+        cutoff = (self._now() - older_than).timestamp()
+        rows = await self._store.fetchall(
+            "SELECT id, workspace, user, estimate_musd, job_id FROM quota_reservations"
+            " WHERE state = 'reserved' AND created_at < ?",
+            (cutoff,),
+        )
+        released = 0
+        for rid, workspace, user, estimate, job_id in rows:
+            stale = Reservation(rid, workspace, user, estimate / MICRO, job_id)
+            released += await self._close(stale, "released", None, None)
+        return released
+
+    async def _close(
+        self, reservation: Reservation, state: str, cost: int | None, model: str | None
+    ) -> bool:
+        running = self._in_flight.get(reservation.workspace, set())
+        running.discard(reservation.id)
+        if not running:
+            self._in_flight.pop(reservation.workspace, None)
+        async with self._store.transaction() as db:
+            if not await db.execute(
+                "UPDATE quota_reservations SET state = ?, cost_musd = ?, model = ?, closed_at = ?"
+                " WHERE id = ? AND state = 'reserved'",
+                (state, cost, model, self._now().timestamp(), reservation.id),
+            ):
+                return False
+            row = await db.fetchone(
+                "SELECT workspace, day, month, estimate_musd FROM quota_reservations WHERE id = ?",
+                (reservation.id,),
+            )
+            assert row is not None
+            workspace, day, month, estimate = row
+            for counter, period, held, spent in (
+                ("images", day, 1, 1),
+                ("musd", month, estimate, cost),
+            ):
+                await db.execute(
+                    "UPDATE quota_usage SET reserved = reserved - ?, spent = spent + ?"
+                    " WHERE workspace = ? AND counter = ? AND period = ?",
+                    (held, spent if state == "settled" else 0, workspace, counter, period),
+                )
+        return True
+
+    # -- reporting -------------------------------------------------------------
+    async def usage(self, workspace: str, *, user: str | None = None) -> Usage:
+        """This workspace's day and month; with ``user``, the breakdowns are that user's only."""
+        day, month, next_day, next_month = _periods(self._now())
+        counters = {
+            (counter, period): (spent, reserved)
+            for counter, period, spent, reserved in await self._store.fetchall(
+                "SELECT counter, period, spent, reserved FROM quota_usage WHERE workspace = ?"
+                " AND ((counter = 'images' AND period = ?) OR (counter = 'musd' AND period = ?))",
+                (workspace, day, month),
+            )
+        }
+        images, images_reserved = counters.get(("images", day), (0, 0))
+        spent, reserved = counters.get(("musd", month), (0, 0))
+        return Usage(
+            workspace=workspace,
+            limits=await self.get_limits(workspace),
+            images_today=images,
+            images_reserved=images_reserved,
+            spent_usd=spent / MICRO,
+            reserved_usd=reserved / MICRO,
+            daily_resets_at=next_day,
+            monthly_resets_at=next_month,
+            in_flight=len(self._in_flight.get(workspace, ())),
+            by_model=await self._tallies("model", workspace, day, month, user),
+            by_user=await self._tallies("user", workspace, day, month, user),
+        )
+
+    async def _tallies(
+        self, column: str, workspace: str, day: str, month: str, user: str | None
+    ) -> dict[str, Tally]:
+        rows = await self._store.fetchall(
+            f"SELECT {column}, sum(day = ?), count(*), sum(cost_musd) FROM quota_reservations"
+            " WHERE workspace = ? AND month = ? AND state = 'settled' AND (? IS NULL OR user = ?)"
+            f" GROUP BY {column} ORDER BY {column}",
+            (day, workspace, month, user, user),
+        )
+        return {key: Tally(today, count, cost / MICRO) for key, today, count, cost in rows}
