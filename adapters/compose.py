@@ -7,13 +7,20 @@ CLI, the platform runners and the benchmark all build their router here.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
 
 from adapters.providers import build_provider
 from bot.config import Settings
 from bot.health import HealthBoard
 from bot.ports import Clock, ImageProvider
+from bot.quotas import Quotas
 from bot.router import Route, Router, RouterPolicy
+from bot.service import ImagineService
+from bot.sessions import SessionStore
+from bot.store import Store
 
 
 def build_router(
@@ -56,3 +63,40 @@ def build_router(
         failover_on_safety=settings.imagine_safety_failover,
     )
     return Router(routes, board=board, policy=policy, clock=clock), warnings
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    service: ImagineService
+    router: Router
+    quotas: Quotas
+    store: Store
+    warnings: list[str]
+
+
+@asynccontextmanager
+async def open_app(settings: Settings) -> AsyncIterator[App]:
+    """Store, quota ledger, sessions and router, closed in reverse on the way out."""
+    store = await Store.open(settings.database_url)
+    try:
+        quotas = Quotas(
+            store,
+            daily_images=settings.imagine_daily_images_per_guild,
+            monthly_budget_usd=settings.imagine_monthly_budget_usd_per_guild,
+            user_rate=settings.imagine_user_rate,
+            concurrency=settings.imagine_guild_concurrency,
+        )
+        try:
+            router, warnings = build_router(settings)
+            try:
+                sessions = SessionStore(
+                    store, max_history_bytes=int(settings.imagine_max_history_mb * 1024 * 1024)
+                )
+                service = ImagineService(router=router, quotas=quotas, sessions=sessions)
+                yield App(service, router, quotas, store, warnings)
+            finally:
+                await router.aclose()
+        finally:
+            await quotas.aclose()
+    finally:
+        await store.close()

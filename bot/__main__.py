@@ -2,6 +2,7 @@
 
     imagine-bot imagine "prompt" [--aspect 16:9] [--size 2K] [--ref PATH]... [--out PATH] [--json]
     imagine-bot status [--json]     each model's 🟢/🟡/🔴 state
+    imagine-bot usage [--guild G]   images and spend per model and user
     imagine-bot doctor [--json]     keys, chain, catalogue
     imagine-bot demo                watch failover against the local sandbox (no keys)
     imagine-bot run                 the chat bot (Slack / Discord, once configured)
@@ -20,11 +21,12 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from bot.cli import EXIT_FAILED, EXIT_USAGE, Output, RouterFactory, imagine, status
+from bot.cli import EXIT_FAILED, EXIT_USAGE, Output, Wiring, imagine, status
 from bot.config import Settings
 from bot.doctor import doctor
 from bot.domain import SIZES
 from bot.errors import ConfigError
+from bot.usage import usage
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,6 +51,14 @@ def parser() -> argparse.ArgumentParser:
     )
     img.add_argument("--out", metavar="PATH", help="where to write the image")
     img.add_argument("--json", action="store_true", help="print one JSON object")
+    img.add_argument(
+        "--session", metavar="NAME", help="continue (or start) a named editing session across runs"
+    )
+    img.add_argument("--guild", default="cli", help="quota identity: the workspace")
+    img.add_argument("--user", default="cli", help="quota identity: the user")
+    use = sub.add_parser("usage", help="images and spend per model and user, with limits")
+    use.add_argument("--guild", default="cli")
+    use.add_argument("--json", action="store_true")
     for name, text in (("status", "each model's state"), ("doctor", "check the set-up")):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--json", action="store_true")
@@ -61,17 +71,17 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _router_factory() -> RouterFactory:
-    from adapters.compose import build_router  # the SDK-backed wiring, only when needed
+def _wiring() -> Wiring:
+    from adapters.compose import build_router, open_app  # SDK-backed: only when needed
 
-    return build_router
+    return Wiring(router=build_router, app=open_app)
 
 
 async def _dispatch(args: Any, settings: Settings) -> int:
     out = Output(json_mode=getattr(args, "json", False))
-    commands = {"imagine": imagine, "status": status, "doctor": doctor}
+    commands = {"imagine": imagine, "status": status, "doctor": doctor, "usage": usage}
     if args.command in commands:
-        return await commands[args.command](args, settings, _router_factory(), out)
+        return await commands[args.command](args, settings, _wiring(), out)
     if args.command == "demo":
         from pathlib import Path
 

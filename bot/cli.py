@@ -10,6 +10,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,14 +18,27 @@ from typing import Any
 
 from bot.config import Settings
 from bot.domain import Attempt, Outcome
-from bot.errors import ConfigError, GenerationFailed, ImagineError, InputError
-from bot.messages import notices, user_error
+from bot.errors import ConfigError, GenerationFailed, ImagineError, InputError, QuotaExceeded
+from bot.messages import user_error
 from bot.router import Router
+from bot.service import ImagineCommand, Requester
+from bot.sessions import ThreadKey
 from bot.validate import build_request
 
 log = logging.getLogger("imagine-bot")
 
 RouterFactory = Callable[..., tuple[Router, list[str]]]
+AppFactory = Callable[[Settings], AbstractAsyncContextManager[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """What the composition root injects: builders of SDK-backed parts."""
+
+    router: RouterFactory  # a bare router (status, doctor)
+    app: AppFactory  # store + quotas + sessions + router + service (imagine, usage)
+
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HISTORY_FILE = "attempts.jsonl"
 REPLAY_WINDOW_S = 600.0
@@ -39,39 +53,40 @@ class Output:
         print(json.dumps(obj, ensure_ascii=False) if self.json_mode else text)
 
 
-async def imagine(args: Any, settings: Settings, make_router: RouterFactory, out: Output) -> int:
+async def imagine(args: Any, settings: Settings, wiring: Wiring, out: Output) -> int:
     try:
-        refs = [(Path(p).name, _read(Path(p))) for p in args.ref]
-        request = build_request(args.prompt, aspect=args.aspect, size=args.size, references=refs)
+        refs = tuple((Path(p).name, _read(Path(p))) for p in args.ref)
+        build_request(args.prompt, aspect=args.aspect, size=args.size, references=refs)
         if args.out and await asyncio.to_thread(Path(args.out).is_dir):  # before any spend
             raise InputError("bad_output", args.out)
     except InputError as exc:
         return _fail(out, exc, EXIT_USAGE)
+    who = Requester("cli", args.guild, args.user)
+    thread = ThreadKey("cli", args.guild, "cli", args.session) if args.session else None
+    command = ImagineCommand(who, args.prompt, args.aspect, args.size, refs, thread)
     try:
-        router, warnings = make_router(settings)
+        async with wiring.app(settings) as app:
+            for warning in app.warnings:
+                log.warning("%s", warning)
+            if not app.router.routes:
+                return _fail(out, ConfigError("no usable model"), EXIT_FAILED)
+            try:
+                result = await app.service.imagine(command)
+            except (GenerationFailed, InputError, QuotaExceeded) as exc:
+                attempts = getattr(exc, "attempts", ())
+                _remember(settings, attempts)
+                return _fail(out, exc, EXIT_FAILED, attempts)
+            _remember(settings, result.attempts)
     except ConfigError as exc:
         log.error("%s", exc)
         return _fail(out, exc, EXIT_FAILED)
-    for warning in warnings:
-        log.warning("%s", warning)
+    path = Path(args.out) if args.out else _default_path(result.model, result.mime_type)
     try:
-        if not router.routes:
-            return _fail(out, ConfigError("no usable model"), EXIT_FAILED)
-        try:
-            result = await router.generate(request)
-        except (GenerationFailed, InputError) as exc:
-            _remember(settings, getattr(exc, "attempts", ()))
-            return _fail(out, exc, EXIT_FAILED, getattr(exc, "attempts", ()))
-        _remember(settings, result.attempts)
-    finally:
-        await router.aclose()
-    path = Path(args.out) if args.out else _default_path(result.model, result.image.mime_type)
-    try:
-        await asyncio.to_thread(_write, path, result.image.data)
+        await asyncio.to_thread(_write, path, result.image)
     except OSError as exc:
         log.error("could not write %s: %s", path, exc.strerror)
         return _fail(out, InputError("save_failed", f"{path} ({exc.strerror})"), EXIT_FAILED)
-    said = notices(result)
+    said = result.notices
     took = sum(a.latency_ms for a in result.attempts if a.outcome is Outcome.OK) / 1000
     text = "\n".join(
         [f"Saved {path} — {result.model}, {took:.1f} s, ${result.cost_usd:.3f}", *said]
@@ -85,15 +100,17 @@ async def imagine(args: Any, settings: Settings, make_router: RouterFactory, out
             "attempts": [a.as_json() for a in result.attempts],
             "cost_usd": round(result.cost_usd, 4),
             "path": str(path.resolve()),
+            "session": args.session,
+            "version": result.version,
         },
         text,
     )
     return EXIT_OK
 
 
-async def status(args: Any, settings: Settings, make_router: RouterFactory, out: Output) -> int:
+async def status(args: Any, settings: Settings, wiring: Wiring, out: Output) -> int:
     clock = _ReplayClock()
-    router, warnings = make_router(settings, clock=clock)
+    router, warnings = wiring.router(settings, clock=clock)
     try:
         _replay(router, settings, clock)
         rows = router.board.snapshot()

@@ -30,9 +30,19 @@ class Settings(BaseSettings):
     imagine_hedge: bool = True
     imagine_safety_failover: bool = False
     imagine_data_dir: Path = Path("data")
+    imagine_database_url: str | None = None  # default: sqlite:///<IMAGINE_DATA_DIR>/imagine.db
+    imagine_daily_images_per_guild: int = Field(default=100, ge=0)
+    imagine_monthly_budget_usd_per_guild: float = Field(default=50.0, ge=0)
+    imagine_user_rate: str = "5/minute"
+    imagine_guild_concurrency: int = Field(default=4, ge=0)
+    imagine_max_history_mb: float = Field(default=14.0, gt=0)
     imagine_log_level: str = "INFO"
 
-    @field_validator("imagine_models", "imagine_config", mode="before")
+    @property
+    def database_url(self) -> str:
+        return self.imagine_database_url or f"sqlite:///{self.imagine_data_dir}/imagine.db"
+
+    @field_validator("imagine_models", "imagine_config", "imagine_database_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

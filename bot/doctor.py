@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.cli import EXIT_FAILED, EXIT_OK, Output, RouterFactory
+from bot.cli import EXIT_FAILED, EXIT_OK, Output, Wiring
 from bot.config import Settings
 from bot.errors import ConfigError
 
@@ -14,7 +14,7 @@ OK, WARN, FAIL = "ok", "warn", "fail"
 MARK = {OK: "✔", WARN: "⚠", FAIL: "✘"}
 
 
-async def doctor(args: Any, settings: Settings, make_router: RouterFactory, out: Output) -> int:
+async def doctor(args: Any, settings: Settings, wiring: Wiring, out: Output) -> int:
     checks: list[tuple[str, str]] = []
     if settings.imagine_config is not None and not settings.imagine_config.is_file():
         checks.append((FAIL, f"IMAGINE_CONFIG={settings.imagine_config} does not exist"))
@@ -43,7 +43,7 @@ async def doctor(args: Any, settings: Settings, make_router: RouterFactory, out:
                     f"not set — its models are skipped",
                 )
             )
-    router, warnings = make_router(settings, today=date.today())
+    router, warnings = wiring.router(settings, today=date.today())
     try:
         for warning in warnings:
             if not any(warning in message for _, message in checks):

@@ -32,6 +32,11 @@ WHY = {
     "unavailable": "is unavailable",
 }
 
+CONTEXT_TRIMMED = (
+    "This thread is long, so its earliest turns are no longer sent to the model; "
+    "it may forget details from the start."
+)
+
 INPUT = {
     "empty_prompt": "Please describe the image you want: the prompt is empty.",
     "prompt_too_long": "That prompt is too long ({detail}). Please shorten it.",

@@ -50,4 +50,7 @@ class Call:
             "status": self.status,
             "prompt": self.prompt,
             "images": [{"mime_type": m, "bytes": len(d)} for d, m in self.images],
+            "turns": len(self.body["contents"])
+            if isinstance(self.body, dict) and isinstance(self.body.get("contents"), list)
+            else None,
         }

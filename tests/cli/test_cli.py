@@ -217,3 +217,14 @@ def test_status_survives_a_torn_history_file(cli, tmp_path) -> None:
     )
     run = cli("status", "--json")
     assert run.code == 0 and run.json["online"] == 3
+
+
+def test_a_dotenv_copied_from_the_example_works(cli, tmp_path) -> None:
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())
+    run = cli("imagine", "x", "--json")  # keys come from the environment, the rest from .env
+    assert run.code == 0, run.stderr
+    assert (tmp_path / "data" / "imagine.db").is_file()
+    bare = cli("doctor", GEMINI_API_KEY="<unset>", OPENAI_API_KEY="<unset>")
+    assert bare.code == 1 and "Traceback" not in bare.stderr
+    assert "GEMINI_API_KEY is not set" in bare.stdout
