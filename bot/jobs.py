@@ -1,0 +1,279 @@
+"""Durable job records: every request is a ``jobs`` row that outlives the process.
+
+    queued ──mark_running──▶ running ──mark_delivered──▶ delivered
+       │                       │  ▲
+       │                       │  └── requeue (recovery after a crash)
+       └──────mark_failed──────┴──────mark_failed──────▶ failed
+
+Each change of state is one conditional UPDATE (``… WHERE state = 'running'``),
+so a second ``mark_delivered`` or a late ``mark_failed`` changes nothing and
+returns False: a job is delivered at most once. ``submit`` with the platform
+event's id as ``idempotency_key`` (unique per platform) returns the existing job
+and ``created=False`` when the event is delivered again, so a retried webhook
+never makes a second job, hence never a second charge.
+
+A job keeps what it needs to run again after a restart: ``payload`` (prompt,
+options; JSON) and its reference images, stored in the content-addressed
+``blobs`` table and named by sha256 in ``Job.references``. Once finished it
+records the attempt log, the cost, the model, a result reference (e.g. thread
+key and version, or a blob sha) and an error code.
+
+Quota reservations carry the job's id, so restart recovery (bot.scheduler) can
+find what a crashed run left reserved (``open_reservations``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bot.domain import Attempt, ImageInput
+from bot.history import sha256
+from bot.quotas import MICRO, Reservation, to_micros
+from bot.store import Row, Store
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+UNFINISHED = (JobState.QUEUED, JobState.RUNNING)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    state: JobState
+    platform: str
+    workspace: str
+    channel: str
+    thread: str
+    user: str
+    kind: str  # e.g. "imagine", "edit"
+    payload: dict[str, Any]
+    references: tuple[str, ...]  # blob sha256s, in the order given
+    idempotency_key: str | None
+    runs: int  # how many times a worker started it (more than 1: resumed after a crash)
+    attempts: tuple[dict[str, Any], ...]
+    cost_usd: float | None
+    model: str | None
+    result: dict[str, Any] | None
+    error_code: str | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+
+    @property
+    def tenant(self) -> str:
+        """The fairness key: ``"platform:workspace"``."""
+        return f"{self.platform}:{self.workspace}"
+
+    @property
+    def finished(self) -> bool:
+        return self.state not in UNFINISHED
+
+
+_COLUMNS = (
+    "id, state, platform, workspace, channel, thread, user, kind, payload, refs,"
+    " idempotency_key, runs, attempts, cost_musd, model, result, error_code,"
+    " created_at, started_at, finished_at"
+)
+
+
+def _job(row: Row) -> Job:
+    cost, result = row["cost_musd"], row["result"]
+    return Job(
+        id=row["id"],
+        state=JobState(row["state"]),
+        platform=row["platform"],
+        workspace=row["workspace"],
+        channel=row["channel"],
+        thread=row["thread"],
+        user=row["user"],
+        kind=row["kind"],
+        payload=json.loads(row["payload"]),
+        references=tuple(json.loads(row["refs"])),
+        idempotency_key=row["idempotency_key"],
+        runs=row["runs"],
+        attempts=tuple(json.loads(row["attempts"])),
+        cost_usd=None if cost is None else cost / MICRO,
+        model=row["model"],
+        result=None if result is None else json.loads(result),
+        error_code=row["error_code"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def _attempts(attempts: Iterable[Attempt | Mapping[str, Any]]) -> str:
+    return json.dumps([a.as_json() if isinstance(a, Attempt) else dict(a) for a in attempts])
+
+
+class JobStore:
+    def __init__(self, store: Store, *, now: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._now = now
+
+    async def submit(
+        self,
+        *,
+        platform: str,
+        workspace: str,
+        channel: str,
+        thread: str,
+        user: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        idempotency_key: str | None,
+        references: Sequence[ImageInput] = (),
+    ) -> tuple[Job, bool]:
+        """A new queued job, or the one ``idempotency_key`` already made (``created=False``)."""
+        now, job_id = self._now(), uuid.uuid4().hex
+        shas = [sha256(ref.data) for ref in references]
+        async with self._store.transaction() as db:
+            for sha, ref in zip(shas, references, strict=True):
+                await db.execute(
+                    "INSERT OR IGNORE INTO blobs (sha256, mime_type, size, data, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (sha, ref.mime_type, len(ref.data), ref.data, now),
+                )
+            created = await db.execute(
+                "INSERT INTO jobs (id, platform, workspace, channel, thread, user, kind,"
+                " idempotency_key, payload, refs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?, ?) ON CONFLICT (platform, idempotency_key) DO NOTHING",
+                (
+                    *(job_id, platform, workspace, channel, thread, user, kind),
+                    *(idempotency_key, json.dumps(dict(payload)), json.dumps(shas), now),
+                ),
+            )
+            row = await db.fetchone(
+                f"SELECT {_COLUMNS} FROM jobs WHERE "
+                + ("id = ?" if created else "platform = ? AND idempotency_key = ?"),
+                (job_id,) if created else (platform, idempotency_key),
+            )
+        assert row is not None  # jobs are never deleted
+        return _job(row), bool(created)
+
+    async def get(self, job_id: str) -> Job | None:
+        row = await self._store.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        return None if row is None else _job(row)
+
+    async def unfinished(self) -> list[Job]:
+        """Queued and running jobs, oldest first."""
+        rows = await self._store.fetchall(
+            f"SELECT {_COLUMNS} FROM jobs WHERE state IN ('queued', 'running')"
+            " ORDER BY created_at, rowid"
+        )
+        return [_job(r) for r in rows]
+
+    async def load_references(self, job: Job) -> tuple[ImageInput, ...]:
+        """The job's reference images, from ``blobs`` (LookupError if one is missing)."""
+        if not job.references:
+            return ()
+        marks = ",".join("?" * len(set(job.references)))
+        rows = await self._store.fetchall(
+            f"SELECT sha256, mime_type, data FROM blobs WHERE sha256 IN ({marks})",
+            sorted(set(job.references)),
+        )
+        found = {r["sha256"]: ImageInput(bytes(r["data"]), r["mime_type"]) for r in rows}
+        if missing := set(job.references) - found.keys():
+            raise LookupError(f"job {job.id}: reference images missing: {sorted(missing)}")
+        return tuple(found[sha] for sha in job.references)
+
+    # -- state changes: one conditional UPDATE each; False if the job was not in the old state
+    async def mark_running(self, job_id: str) -> bool:
+        return await self._move(
+            job_id, ("queued",), "state = 'running', runs = runs + 1, started_at = ?", self._now()
+        )
+
+    async def mark_delivered(
+        self,
+        job_id: str,
+        *,
+        attempts: Iterable[Attempt | Mapping[str, Any]],
+        cost_usd: float,
+        model: str,
+        result: Mapping[str, Any],
+    ) -> bool:
+        return await self._move(
+            job_id,
+            ("running",),
+            "state = 'delivered', attempts = ?, cost_musd = ?, model = ?, result = ?,"
+            " error_code = NULL, finished_at = ?",
+            _attempts(attempts),
+            to_micros(cost_usd),
+            model,
+            json.dumps(dict(result)),
+            self._now(),
+        )
+
+    async def mark_failed(
+        self, job_id: str, *, error_code: str, attempts: Iterable[Attempt | Mapping[str, Any]]
+    ) -> bool:
+        """From queued or running; a delivered job stays delivered."""
+        return await self._move(
+            job_id,
+            ("queued", "running"),
+            "state = 'failed', error_code = ?, attempts = ?, finished_at = ?",
+            error_code,
+            _attempts(attempts),
+            self._now(),
+        )
+
+    async def requeue(self, job_id: str) -> bool:
+        """Running → queued: a run a crash or shutdown interrupted will start again."""
+        return await self._move(job_id, ("running",), "state = 'queued'")
+
+    async def _move(self, job_id: str, old: Sequence[str], assign: str, *values: Any) -> bool:
+        marks = ",".join("?" * len(old))
+        changed = await self._store.execute(
+            f"UPDATE jobs SET {assign} WHERE id = ? AND state IN ({marks})",
+            (*values, job_id, *old),
+        )
+        return changed > 0
+
+    # -- the quota ledger's side of a job -------------------------------------
+    async def open_reservations(self, job_id: str) -> list[Reservation]:
+        """Reservations this job holds that were neither settled nor released."""
+        rows = await self._store.fetchall(
+            f"SELECT {_RESERVATION} FROM quota_reservations r"
+            " WHERE r.job_id = ? AND r.state = 'reserved' ORDER BY r.id",
+            (job_id,),
+        )
+        return [_reservation(r) for r in rows]
+
+    async def was_billed(self, job_id: str) -> bool:
+        """True if a run of this job has already been settled in the ledger."""
+        row = await self._store.fetchone(
+            "SELECT 1 FROM quota_reservations WHERE job_id = ? AND state = 'settled' LIMIT 1",
+            (job_id,),
+        )
+        return row is not None
+
+    async def unclosed_bills(self) -> list[tuple[Job, Reservation]]:
+        """Open reservations of finished jobs: a crash came between recording the
+        outcome and settling (delivered) or releasing (failed) the reservation."""
+        rows = await self._store.fetchall(
+            f"SELECT {_RESERVATION}, j.* FROM quota_reservations r JOIN jobs j ON j.id = r.job_id"
+            " WHERE r.state = 'reserved' AND j.state IN ('delivered', 'failed') ORDER BY r.id"
+        )
+        return [(_job(r), _reservation(r)) for r in rows]
+
+
+_RESERVATION = (
+    "r.id AS r_id, r.workspace AS r_ws, r.user AS r_user, r.estimate_musd, r.job_id AS r_job"
+)
+
+
+def _reservation(row: Row) -> Reservation:
+    estimate = row["estimate_musd"] / MICRO
+    return Reservation(row["r_id"], row["r_ws"], row["r_user"], estimate, row["r_job"])

@@ -1,0 +1,301 @@
+"""Run durable jobs fairly, and pick them up again after a restart.
+
+``JobRunner`` keeps an in-process queue per tenant (``"platform:workspace"``) and
+dispatches round-robin across tenants, so one busy guild cannot starve the
+others; ``concurrency`` workers run an injected ``handler(job)``. The handler
+does the work and records the outcome (``JobStore.mark_delivered`` /
+``mark_failed``); if it raises, or returns leaving the job running, the runner
+marks the job failed with error code ``"internal"`` and logs. The workers are
+tasks the runner owns: ``aclose`` cancels and awaits them. A job cut off by
+shutdown stays ``running`` in the database, one still waiting stays ``queued``.
+
+``recover`` (at start-up, before or after ``start``) finds what the last process
+left: queued jobs go back in the queue; a running job (the process died under
+it) is resumed or failed, as ``resume`` says, and the user is told either way
+through a ``JobNotifier``. Never charged twice: every open reservation of a
+recovered job is released before it can run again; a job already billed is
+never run again; open reservations of finished jobs are closed (settled at the
+recorded cost for delivered ones, released for failed ones).
+
+One runner per database: ``recover`` takes every unfinished job it does not
+itself hold as abandoned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from bot.domain import ImageInput
+from bot.jobs import Job, JobState, JobStore
+from bot.quotas import Quotas
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Job], Awaitable[None]]
+
+INTERNAL = "internal"  # error code: the handler raised or did not finish the job
+INTERRUPTED = "interrupted"  # error code: a restart cut the job off and it was not resumed
+REASON_NOT_RESUMED = "not_resumed"  # the resume policy said no
+REASON_CRASH_LOOP = "crash_loop"  # the job was running at max_runs crashes in a row
+REASON_BILLED = "billed"  # the job was billed but not delivered: running it again bills twice
+NOTIFY_TIMEOUT_S = 10.0
+
+
+class JobNotifier(Protocol):
+    """What a platform adapter says in the job's thread after a restart."""
+
+    async def job_resumed(self, job: Job) -> None: ...
+
+    async def job_failed(self, job: Job, *, reason: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    requeued: tuple[str, ...] = ()  # queued jobs put back in the queue
+    resumed: tuple[str, ...] = ()  # interrupted jobs that will run again
+    failed: tuple[str, ...] = ()  # interrupted jobs failed with a notice
+    released: int = 0  # reservations returned unbilled
+    settled: int = 0  # delivered jobs whose bill the crash left open
+
+    @property
+    def empty(self) -> bool:
+        return not (self.requeued or self.resumed or self.failed or self.released or self.settled)
+
+
+class JobRunner:
+    def __init__(
+        self, jobs: JobStore, quotas: Quotas, *, handler: Handler, concurrency: int = 4
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self._jobs, self._quotas, self._handler = jobs, quotas, handler
+        self._concurrency = concurrency
+        self._queues: dict[str, deque[Job]] = {}  # tenant -> its waiting jobs, oldest first
+        self._turns: deque[str] = deque()  # tenants with waiting jobs, next to serve first
+        self._waiting: set[str] = set()
+        self._active: dict[str, Job] = {}
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._workers: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    # -- queue -----------------------------------------------------------------
+    async def submit(
+        self,
+        *,
+        platform: str,
+        workspace: str,
+        channel: str,
+        thread: str,
+        user: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        idempotency_key: str | None,
+        references: Sequence[ImageInput] = (),
+    ) -> tuple[Job, bool]:
+        """``JobStore.submit``, and queue the job if it is new (a redelivery is not)."""
+        job, created = await self._jobs.submit(
+            platform=platform,
+            workspace=workspace,
+            channel=channel,
+            thread=thread,
+            user=user,
+            kind=kind,
+            payload=payload,
+            idempotency_key=idempotency_key,
+            references=references,
+        )
+        if created:
+            self.enqueue(job)
+        return job, created
+
+    def enqueue(self, job: Job) -> None:
+        """Queue a job that is ``queued`` in the database (again: no-op)."""
+        if self._closing:
+            raise RuntimeError("the job runner is closed")
+        if job.state is not JobState.QUEUED:
+            raise ValueError(f"job {job.id} is {job.state}, not queued")
+        if job.id in self._active or job.id in self._waiting:
+            return
+        self._waiting.add(job.id)
+        if job.tenant not in self._queues:
+            self._queues[job.tenant] = deque()
+            self._turns.append(job.tenant)
+        self._queues[job.tenant].append(job)
+        self._idle.clear()
+        self._wake.set()
+
+    def waiting(self) -> list[Job]:
+        """Waiting jobs in the order they will be dispatched (if no others arrive)."""
+        queues = [self._queues[tenant] for tenant in self._turns]
+        depth = max((len(q) for q in queues), default=0)
+        return [q[i] for i in range(depth) for q in queues if i < len(q)]
+
+    def position(self, job_id: str) -> int | None:
+        """1-based place among the waiting jobs; None if not waiting (running or done)."""
+        for n, job in enumerate(self.waiting(), start=1):
+            if job.id == job_id:
+                return n
+        return None
+
+    @property
+    def running(self) -> list[Job]:
+        return list(self._active.values())
+
+    def _take(self) -> Job:
+        tenant = self._turns.popleft()
+        queue = self._queues[tenant]
+        job = queue.popleft()
+        self._waiting.discard(job.id)
+        if queue:
+            self._turns.append(tenant)
+        else:
+            del self._queues[tenant]
+        return job
+
+    # -- workers ---------------------------------------------------------------
+    async def start(self) -> None:
+        if self._closing:
+            raise RuntimeError("the job runner is closed")
+        while len(self._workers) < self._concurrency:
+            n = len(self._workers)
+            self._workers.add(asyncio.create_task(self._work(), name=f"job-worker-{n}"))
+
+    async def join(self) -> None:
+        """Wait until no job is waiting or running (or the runner is closed)."""
+        await self._idle.wait()
+
+    async def aclose(self, *, grace_s: float = 0.0) -> None:
+        """Stop: take no new job, give running ones ``grace_s`` to finish, cancel the rest
+        (they stay ``running`` in the database; waiting ones stay ``queued``)."""
+        self._closing = True
+        self._wake.set()
+        workers, self._workers = self._workers, set()
+        if workers and grace_s > 0:
+            await asyncio.wait(workers, timeout=grace_s)
+        for task in workers:
+            task.cancel()
+        for outcome in await asyncio.gather(*workers, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.error("job worker ended with an error", exc_info=outcome)
+        self._idle.set()  # nobody waits in join() for a runner that will not run
+
+    async def _work(self) -> None:
+        while True:
+            while not self._turns and not self._closing:
+                self._wake.clear()
+                await self._wake.wait()
+            if self._closing:
+                return
+            job = self._take()
+            self._active[job.id] = job
+            try:
+                await self._run(job)
+            finally:
+                del self._active[job.id]
+                if not self._turns and not self._active:
+                    self._idle.set()
+
+    async def _run(self, job: Job) -> None:
+        try:
+            if not await self._jobs.mark_running(job.id):
+                log.info("job %s is no longer queued; not run", job.id)
+                return
+            job = await self._jobs.get(job.id) or job
+        except Exception:
+            log.exception("job %s could not be started; it stays queued until a restart", job.id)
+            return
+        try:
+            await self._handler(job)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # shutdown: the job stays running and is recovered on the next start
+            log.error("job %s: the handler raised a stray CancelledError", job.id)
+        except Exception:
+            log.exception("job %s: the handler failed", job.id)
+        else:
+            if await self._fail_internal(job):
+                log.error("job %s: the handler returned without delivering or failing it", job.id)
+            return
+        await self._fail_internal(job)
+
+    async def _fail_internal(self, job: Job) -> bool:
+        try:
+            return await self._jobs.mark_failed(job.id, error_code=INTERNAL, attempts=())
+        except Exception:
+            log.exception("job %s: could not be marked failed", job.id)
+            return False
+
+    # -- restart recovery ------------------------------------------------------
+    async def recover(
+        self,
+        *,
+        resume: bool | Callable[[Job], bool],
+        notifier: JobNotifier,
+        max_runs: int = 3,
+    ) -> Recovery:
+        """Take over the jobs a previous process left unfinished (see the module doc)."""
+        settled = released = 0
+        for done, reservation in await self._jobs.unclosed_bills():
+            if done.state is JobState.DELIVERED:
+                cost, model = done.cost_usd or 0.0, done.model or ""
+                settled += await self._quotas.settle(reservation, cost_usd=cost, model=model)
+            else:
+                released += await self._quotas.release(reservation)
+        requeued: list[str] = []
+        resumed: list[str] = []
+        failed: list[str] = []
+        mine = self._waiting | self._active.keys()
+        for job in await self._jobs.unfinished():
+            if job.id in mine:
+                continue
+            for reservation in await self._jobs.open_reservations(job.id):
+                released += await self._quotas.release(reservation)
+            reason = await self._verdict(job, resume, max_runs)
+            if reason is None and job.state is JobState.QUEUED:
+                self.enqueue(job)
+                requeued.append(job.id)
+            elif reason is None and await self._jobs.requeue(job.id):
+                job = replace(job, state=JobState.QUEUED)
+                self.enqueue(job)
+                resumed.append(job.id)
+                await _tell(notifier.job_resumed(job), job)
+            elif reason is not None:
+                gone = replace(job, state=JobState.FAILED, error_code=INTERRUPTED)
+                await _tell(notifier.job_failed(gone, reason=reason), job)  # at least once
+                await self._jobs.mark_failed(job.id, error_code=INTERRUPTED, attempts=job.attempts)
+                failed.append(job.id)
+        outcome = Recovery(tuple(requeued), tuple(resumed), tuple(failed), released, settled)
+        if not outcome.empty:
+            log.warning("restart recovery: %s", outcome)
+        return outcome
+
+    async def _verdict(
+        self, job: Job, resume: bool | Callable[[Job], bool], max_runs: int
+    ) -> str | None:
+        """None to run the job (again), else why not."""
+        if await self._jobs.was_billed(job.id):
+            return REASON_BILLED
+        if job.state is JobState.QUEUED:
+            return None
+        if job.runs >= max_runs:
+            return REASON_CRASH_LOOP
+        if not (resume(job) if callable(resume) else resume):
+            return REASON_NOT_RESUMED
+        return None
+
+
+async def _tell(notice: Awaitable[None], job: Job) -> None:
+    """A notifier call under a time limit; its failure is logged, recovery goes on."""
+    try:
+        async with asyncio.timeout(NOTIFY_TIMEOUT_S):
+            await notice
+    except Exception:
+        log.exception("job %s: the restart notice could not be sent", job.id)
