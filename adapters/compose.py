@@ -14,6 +14,7 @@ from datetime import date
 
 from adapters.providers import build_provider
 from bot.config import Settings
+from bot.guild_settings import GuildSettings
 from bot.health import HealthBoard
 from bot.ports import Clock, ImageProvider
 from bot.quotas import Quotas
@@ -70,6 +71,7 @@ class App:
     service: ImagineService
     router: Router
     quotas: Quotas
+    guilds: GuildSettings
     store: Store
     warnings: list[str]
 
@@ -92,8 +94,20 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
                 sessions = SessionStore(
                     store, max_history_bytes=int(settings.imagine_max_history_mb * 1024 * 1024)
                 )
-                service = ImagineService(router=router, quotas=quotas, sessions=sessions)
-                yield App(service, router, quotas, store, warnings)
+                today = date.today()
+                guilds = GuildSettings(
+                    store,
+                    default_admins=settings.admin_users,
+                    default_safety_failover=settings.imagine_safety_failover,
+                    usable_model=lambda m: (
+                        m in {r.model.id for r in router.routes}
+                        and not settings.catalog.models[m].is_retired(today)
+                    ),
+                )
+                service = ImagineService(
+                    router=router, quotas=quotas, sessions=sessions, guilds=guilds
+                )
+                yield App(service, router, quotas, guilds, store, warnings)
             finally:
                 await router.aclose()
         finally:

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     imagine_deadline_s: float = Field(default=120.0, gt=0)
     imagine_hedge: bool = True
     imagine_safety_failover: bool = False
+    imagine_admin_users: str = ""  # comma list of user ids allowed to run admin commands
     imagine_data_dir: Path = Path("data")
     imagine_database_url: str | None = None  # default: sqlite:///<IMAGINE_DATA_DIR>/imagine.db
     imagine_daily_images_per_guild: int = Field(default=100, ge=0)
@@ -37,6 +38,10 @@ class Settings(BaseSettings):
     imagine_guild_concurrency: int = Field(default=4, ge=0)
     imagine_max_history_mb: float = Field(default=14.0, gt=0)
     imagine_log_level: str = "INFO"
+
+    @property
+    def admin_users(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.imagine_admin_users.split(",") if u.strip())
 
     @property
     def database_url(self) -> str:

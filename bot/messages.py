@@ -49,6 +49,8 @@ INPUT = {
     "bad_output": "{detail} is a directory; give --out a file name such as out/fox.png.",
     "save_failed": "The image was made (and paid for) but couldn't be saved to {detail}. "
     "Choose another --out path.",
+    "unknown_model": "These models can't be used here: {detail}. `imagine-bot doctor` lists the "
+    "usable ones.",
     "no_capable_model": "No configured model can do {detail}. Try fewer reference images.",
 }
 

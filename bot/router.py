@@ -87,12 +87,18 @@ class Router:
         *,
         chain: Sequence[str] | None = None,
         deadline_s: float | None = None,
+        failover_on_safety: bool | None = None,
     ) -> ImageResult:
+        """One image. ``chain`` and ``failover_on_safety`` override the installation's
+        for this request (a workspace's own settings)."""
         cands = self.candidates(request, chain)
         if not cands:
             raise InputError("no_capable_model", _needs(request))
         deadline = self.clock() + (deadline_s or self.policy.deadline_s)
-        walk = Walk(self, request, cands, deadline)
+        safety = (
+            self.policy.failover_on_safety if failover_on_safety is None else failover_on_safety
+        )
+        walk = Walk(self, request, cands, deadline, safety_failover=safety)
         try:
             return await walk.run()
         finally:

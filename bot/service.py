@@ -12,10 +12,11 @@ rides into the Gemini session as a user-supplied image once Gemini is back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.domain import Attempt, GenerationRequest, ImageInput, ImageResult
 from bot.errors import AllModelsFailed, InputError
+from bot.guild_settings import GuildSettings
 from bot.messages import CONTEXT_TRIMMED, notices
 from bot.quotas import Quotas, Reservation
 from bot.router import Router
@@ -43,7 +44,8 @@ class ImagineCommand:
     references: tuple[tuple[str, bytes], ...] = ()  # (file name, bytes) as uploaded
     thread: ThreadKey | None = None  # continue (or start) this thread's session
     job_id: str | None = None
-    chain: Sequence[str] | None = None  # a per-guild model chain override
+    chain: Sequence[str] | None = None  # None: the workspace's chain, else the installation's
+    safety_failover: bool | None = None  # None: the workspace's setting
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +61,26 @@ class Reply:
 
 
 class ImagineService:
-    def __init__(self, *, router: Router, quotas: Quotas, sessions: SessionStore) -> None:
-        self.router, self.quotas, self.sessions = router, quotas, sessions
+    def __init__(
+        self,
+        *,
+        router: Router,
+        quotas: Quotas,
+        sessions: SessionStore,
+        guilds: GuildSettings | None = None,
+    ) -> None:
+        self.router, self.quotas, self.sessions, self.guilds = router, quotas, sessions, guilds
 
     async def imagine(self, cmd: ImagineCommand) -> Reply:
+        if self.guilds is not None:
+            cfg = await self.guilds.get(cmd.requester.ledger_key)
+            cmd = replace(
+                cmd,
+                chain=cmd.chain if cmd.chain is not None else cfg.models,
+                safety_failover=(
+                    cfg.safety_failover if cmd.safety_failover is None else cmd.safety_failover
+                ),
+            )
         request = build_request(
             cmd.prompt, aspect=cmd.aspect, size=cmd.size, references=cmd.references
         )
@@ -76,7 +94,9 @@ class ImagineService:
         )
         try:
             if cmd.thread is None:
-                result = await self.router.generate(request, chain=cmd.chain)
+                result = await self.router.generate(
+                    request, chain=cmd.chain, failover_on_safety=cmd.safety_failover
+                )
                 reply = _reply(result)
             else:
                 async with self.sessions.lock(cmd.thread):
@@ -93,7 +113,9 @@ class ImagineService:
         session = await self.sessions.load(key)
         earlier: tuple[Attempt, ...] = ()
         if session is None:
-            result = await self.router.generate(fresh, chain=cmd.chain)
+            result = await self.router.generate(
+                fresh, chain=cmd.chain, failover_on_safety=cmd.safety_failover
+            )
         else:
             request = session.next_request(
                 prompt=fresh.prompt,
@@ -102,7 +124,11 @@ class ImagineService:
                 references=fresh.references,
             )
             try:
-                result = await self.router.generate(request, chain=self._prefer(cmd, session.model))
+                result = await self.router.generate(
+                    request,
+                    chain=self._prefer(cmd, session.model),
+                    failover_on_safety=cmd.safety_failover,
+                )
             except (AllModelsFailed, InputError) as exc:
                 latest = await self.sessions.latest_image(key)
                 if not request.history or latest is None:
@@ -116,7 +142,9 @@ class ImagineService:
                     size=request.size,
                     references=(ImageInput(data, mime), *fresh.references),
                 )
-                result = await self.router.generate(edit, chain=cmd.chain)
+                result = await self.router.generate(
+                    edit, chain=cmd.chain, failover_on_safety=cmd.safety_failover
+                )
         config = {
             k: v for k, v in (("aspect_ratio", fresh.aspect_ratio), ("size", fresh.size)) if v
         }

@@ -55,9 +55,16 @@ class Walk:
     """One request's walk down the chain (state that lives as long as the request)."""
 
     def __init__(
-        self, router: Router, request: GenerationRequest, cands: list[Route], deadline: float
+        self,
+        router: Router,
+        request: GenerationRequest,
+        cands: list[Route],
+        deadline: float,
+        *,
+        safety_failover: bool = False,
     ) -> None:
         self.r, self.request, self.cands, self.deadline = router, request, cands, deadline
+        self.safety_failover = safety_failover
         self.attempts: list[Attempt] = []
         self.running: dict[asyncio.Task[_Done], _Run] = {}
         self.used: set[str] = set()  # labels attempted in this request
@@ -95,7 +102,7 @@ class Walk:
                     return self._result(d, await self._abandon())
             for route, d in finished:
                 err = d.error
-                if isinstance(err, SafetyBlocked) and p.failover_on_safety:
+                if isinstance(err, SafetyBlocked) and self.safety_failover:
                     continue
                 if isinstance(err, (SafetyBlocked, InvalidRequest)):
                     await self._abandon()
