@@ -105,9 +105,17 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
                     ),
                 )
                 service = ImagineService(
-                    router=router, quotas=quotas, sessions=sessions, guilds=guilds
+                    router=router,
+                    quotas=quotas,
+                    sessions=sessions,
+                    guilds=guilds,
+                    concurrency=settings.imagine_workers,
+                    per_workspace=settings.imagine_guild_concurrency,
                 )
-                yield App(service, router, quotas, guilds, store, warnings)
+                try:
+                    yield App(service, router, quotas, guilds, store, warnings)
+                finally:
+                    await service.aclose()
             finally:
                 await router.aclose()
         finally:

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     imagine_monthly_budget_usd_per_guild: float = Field(default=50.0, ge=0)
     imagine_user_rate: str = "5/minute"
     imagine_guild_concurrency: int = Field(default=4, ge=0)
+    imagine_workers: int = Field(default=8, ge=1)  # jobs generating at once, all workspaces
     imagine_max_history_mb: float = Field(default=14.0, gt=0)
     imagine_log_level: str = "INFO"
 

@@ -5,12 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from bot.domain import Attempt
+
 if TYPE_CHECKING:
     from bot.catalog import ModelSpec
     from bot.domain import GenerationRequest, ProviderImage
+    from bot.jobs import Job
+    from bot.messages import UserError
+    from bot.progress import Progress
+    from bot.replies import Reply
 
 Clock = Callable[[], float]
 """Monotonic seconds; ``time.monotonic`` in production, a fake in tests."""
+
+AttemptStarted = Callable[[str, tuple[Attempt, ...]], None]
+"""``(model id, attempts finished before this one)``: a call to a model was just sent."""
 
 
 @runtime_checkable
@@ -28,3 +37,25 @@ class ImageProvider(Protocol):
     async def generate(self, *, model: ModelSpec, request: GenerationRequest) -> ProviderImage: ...
 
     async def aclose(self) -> None: ...
+
+
+class JobSink(Protocol):
+    """Where a platform adapter shows a job to people: one per platform.
+
+    The service calls it from the job's worker: ``progress`` as the job moves
+    (queued → generating on X → fell back to Y), then exactly one of ``deliver``
+    (the image, into the job's thread) or ``fail`` (words a person can act on),
+    and after a restart ``job_resumed`` / ``job_failed`` (the runner's
+    ``JobNotifier``). ``deliver`` raising means the person did not get the image:
+    the job fails and nothing is billed. The others are best effort.
+    """
+
+    async def progress(self, job: Job, event: Progress) -> None: ...
+
+    async def deliver(self, job: Job, reply: Reply) -> None: ...
+
+    async def fail(self, job: Job, error: UserError) -> None: ...
+
+    async def job_resumed(self, job: Job) -> None: ...
+
+    async def job_failed(self, job: Job, *, reason: str) -> None: ...

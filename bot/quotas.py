@@ -176,9 +176,18 @@ class Quotas:
 
     # -- the ledger ------------------------------------------------------------
     async def reserve(
-        self, *, workspace: str, user: str, estimate_usd: float, job_id: str | None = None
+        self,
+        *,
+        workspace: str,
+        user: str,
+        estimate_usd: float,
+        job_id: str | None = None,
+        hold_slot: bool = True,
     ) -> Reservation:
-        """Reserve 1 image and ``estimate_usd``, or raise QuotaExceeded having reserved nothing."""
+        """Reserve 1 image and ``estimate_usd``, or raise QuotaExceeded having reserved nothing.
+
+        ``hold_slot=False``: not counted against the concurrency cap (a queued job;
+        the job runner caps how many of a workspace's jobs run at once)."""
         estimate = to_micros(estimate_usd)
         if estimate < 0:
             raise ValueError("estimate_usd must not be negative")
@@ -192,10 +201,11 @@ class Quotas:
                     resets_at=datetime.fromtimestamp(stats.reset_time, UTC),
                 )
             running = self._in_flight.setdefault(workspace, set())
-            if self._concurrency and len(running) >= self._concurrency:
+            if hold_slot and self._concurrency and len(running) >= self._concurrency:
                 raise QuotaExceeded("concurrent", used=len(running), cap=self._concurrency)
             rid = await self._reserve(workspace, user, estimate, job_id)
-            running.add(rid)
+            if hold_slot:
+                running.add(rid)
             if self._rate:
                 await self._limiter.hit(self._rate, workspace, user)
         return Reservation(rid, workspace, user, estimate / MICRO, job_id)

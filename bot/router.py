@@ -30,7 +30,7 @@ from bot.catalog import ModelSpec
 from bot.domain import GenerationRequest, ImageResult
 from bot.errors import InputError
 from bot.health import HealthBoard
-from bot.ports import Clock, ImageProvider
+from bot.ports import AttemptStarted, Clock, ImageProvider
 from bot.walk import Walk
 
 
@@ -88,9 +88,12 @@ class Router:
         chain: Sequence[str] | None = None,
         deadline_s: float | None = None,
         failover_on_safety: bool | None = None,
+        on_attempt: AttemptStarted | None = None,
     ) -> ImageResult:
         """One image. ``chain`` and ``failover_on_safety`` override the installation's
-        for this request (a workspace's own settings)."""
+        for this request (a workspace's own settings). ``on_attempt(model, earlier)`` is
+        called as each call to a model is sent, with the attempts finished before it
+        (progress for the user: "generating on X", "fell back to Y"); it must not block."""
         cands = self.candidates(request, chain)
         if not cands:
             raise InputError("no_capable_model", _needs(request))
@@ -98,7 +101,7 @@ class Router:
         safety = (
             self.policy.failover_on_safety if failover_on_safety is None else failover_on_safety
         )
-        walk = Walk(self, request, cands, deadline, safety_failover=safety)
+        walk = Walk(self, request, cands, deadline, safety_failover=safety, on_attempt=on_attempt)
         try:
             return await walk.run()
         finally:

@@ -2,7 +2,8 @@
 
 ``JobRunner`` keeps an in-process queue per tenant (``"platform:workspace"``) and
 dispatches round-robin across tenants, so one busy guild cannot starve the
-others; ``concurrency`` workers run an injected ``handler(job)``. The handler
+others; ``concurrency`` workers run an injected ``handler(job)``, at most
+``per_tenant`` of them for one tenant (0: no cap). The handler
 does the work and records the outcome (``JobStore.mark_delivered`` /
 ``mark_failed``); if it raises, or returns leaving the job running, the runner
 marks the job failed with error code ``"internal"`` and logs. The workers are
@@ -69,12 +70,19 @@ class Recovery:
 
 class JobRunner:
     def __init__(
-        self, jobs: JobStore, quotas: Quotas, *, handler: Handler, concurrency: int = 4
+        self,
+        jobs: JobStore,
+        quotas: Quotas,
+        *,
+        handler: Handler,
+        concurrency: int = 4,
+        per_tenant: int = 0,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+        if concurrency < 1 or per_tenant < 0:
+            raise ValueError("concurrency must be at least 1 and per_tenant 0 (no cap) or more")
         self._jobs, self._quotas, self._handler = jobs, quotas, handler
         self._concurrency = concurrency
+        self._per_tenant = per_tenant  # most jobs of one tenant running at once (0: no cap)
         self._queues: dict[str, deque[Job]] = {}  # tenant -> its waiting jobs, oldest first
         self._turns: deque[str] = deque()  # tenants with waiting jobs, next to serve first
         self._waiting: set[str] = set()
@@ -148,8 +156,18 @@ class JobRunner:
     def running(self) -> list[Job]:
         return list(self._active.values())
 
-    def _take(self) -> Job:
-        tenant = self._turns.popleft()
+    def _ready(self) -> str | None:
+        """The next tenant to serve: first in turn that is under its running cap."""
+        for tenant in self._turns:
+            if not self._per_tenant or self._running_of(tenant) < self._per_tenant:
+                return tenant
+        return None
+
+    def _running_of(self, tenant: str) -> int:
+        return sum(1 for job in self._active.values() if job.tenant == tenant)
+
+    def _take(self, tenant: str) -> Job:
+        self._turns.remove(tenant)
         queue = self._queues[tenant]
         job = queue.popleft()
         self._waiting.discard(job.id)
@@ -188,17 +206,18 @@ class JobRunner:
 
     async def _work(self) -> None:
         while True:
-            while not self._turns and not self._closing:
+            while (tenant := self._ready()) is None and not self._closing:
                 self._wake.clear()
                 await self._wake.wait()
-            if self._closing:
+            if self._closing or tenant is None:
                 return
-            job = self._take()
+            job = self._take(tenant)
             self._active[job.id] = job
             try:
                 await self._run(job)
             finally:
                 del self._active[job.id]
+                self._wake.set()  # a tenant at its cap may be ready now
                 if not self._turns and not self._active:
                     self._idle.set()
 

@@ -1,63 +1,57 @@
 """``ImagineService``: the platform-neutral entry point every adapter calls.
 
-    validate → quota.reserve → session.load → router.generate → session.save
-             → quota.settle → Reply          (release on any failure: not billed)
+Platforms submit jobs; the CLI may also ask for one image directly:
 
-Edits in a thread continue its Gemini session (history with thought
-signatures). When no multi-turn model is up, the edit goes to the first
-edit-capable backup with the thread's latest image as input; that image then
-rides into the Gemini session as a user-supplied image once Gemini is back.
+    submit:  validate → job row (idempotency key) → quota.reserve → queue #n
+    run_job: load the job → make (router, session) → sink.deliver
+             → job delivered → quota.settle        (any failure: job failed,
+                                                    reservation released, sink.fail)
+    imagine: validate → quota.reserve → make → quota.settle   (no job row)
+
+Bad input is refused before anything is written or reserved. Money is settled
+only after the person has the image: a job that was not delivered is not billed.
+A job cut off by shutdown stays ``running`` with its reservation open; at the
+next start ``recover`` releases the reservation and runs it again (or fails it
+with a notice) — never lost, never billed twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
-from bot.domain import Attempt, GenerationRequest, ImageInput, ImageResult
-from bot.errors import AllModelsFailed, InputError
+from bot.commands import ImagineCommand, Reply, Requester
+from bot.domain import Attempt, GenerationRequest
+from bot.errors import ImagineError, InputError, QuotaExceeded
 from bot.guild_settings import GuildSettings
-from bot.messages import CONTEXT_TRIMMED, notices
+from bot.jobs import Job, JobStore
+from bot.making import Maker
+from bot.messages import user_error
+from bot.ports import JobSink
+from bot.progress import Progress, ProgressPump, ProgressTracker, Stage
 from bot.quotas import Quotas, Reservation
 from bot.router import Router
+from bot.scheduler import JobRunner, Recovery
 from bot.sessions import SessionStore, ThreadKey
 from bot.validate import build_request
 
+__all__ = ["ImagineCommand", "ImagineService", "Reply", "Requester", "Ticket"]
 
-@dataclass(frozen=True, slots=True)
-class Requester:
-    platform: str
-    workspace: str
-    user: str
+log = logging.getLogger(__name__)
 
-    @property
-    def ledger_key(self) -> str:
-        return f"{self.platform}:{self.workspace}"
+NO_PLATFORM = "no_platform"  # error code: the job's platform is not running here
+DELIVERY_FAILED = "delivery_failed"  # error code: the platform would not take the image
+TELL_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
-class ImagineCommand:
-    requester: Requester
-    prompt: str
-    aspect: str | None = None
-    size: str | None = None
-    references: tuple[tuple[str, bytes], ...] = ()  # (file name, bytes) as uploaded
-    thread: ThreadKey | None = None  # continue (or start) this thread's session
-    job_id: str | None = None
-    chain: Sequence[str] | None = None  # None: the workspace's chain, else the installation's
-    safety_failover: bool | None = None  # None: the workspace's setting
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    image: bytes
-    mime_type: str
-    model: str
-    fallback: bool
-    cost_usd: float
-    attempts: tuple[Attempt, ...]
-    notices: list[str] = field(default_factory=list)
-    version: int | None = None
+class Ticket:
+    job: Job
+    created: bool  # False: a redelivered event found its job; nothing new was queued
+    position: int | None  # 1-based place in the queue; None once it is running
 
 
 class ImagineService:
@@ -68,126 +62,215 @@ class ImagineService:
         quotas: Quotas,
         sessions: SessionStore,
         guilds: GuildSettings | None = None,
+        jobs: JobStore | None = None,
+        concurrency: int = 4,
+        per_workspace: int = 0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.router, self.quotas, self.sessions, self.guilds = router, quotas, sessions, guilds
-
-    async def imagine(self, cmd: ImagineCommand) -> Reply:
-        if self.guilds is not None:
-            cfg = await self.guilds.get(cmd.requester.ledger_key)
-            cmd = replace(
-                cmd,
-                chain=cmd.chain if cmd.chain is not None else cfg.models,
-                safety_failover=(
-                    cfg.safety_failover if cmd.safety_failover is None else cmd.safety_failover
-                ),
-            )
-        request = build_request(
-            cmd.prompt, aspect=cmd.aspect, size=cmd.size, references=cmd.references
+        self.maker = Maker(router, sessions)
+        self.jobs = jobs or JobStore(sessions.store)
+        self.runner = JobRunner(
+            self.jobs,
+            quotas,
+            handler=self.run_job,
+            concurrency=concurrency,
+            per_tenant=per_workspace,
         )
-        candidates = self.router.candidates(request, cmd.chain)
-        if not candidates:
-            raise InputError("no_capable_model", f"{len(request.references)} reference images")
-        estimate = max(r.model.price_for(request.size) for r in candidates)
+        self.sinks: dict[str, JobSink] = {}  # platform -> where its jobs are shown
+        self._clock = clock
+
+    # -- one image, directly (the CLI) -----------------------------------------
+    async def imagine(self, cmd: ImagineCommand) -> Reply:
+        cmd, request, estimate = await self._prepare(cmd)
         who = cmd.requester
         reservation = await self.quotas.reserve(
             workspace=who.ledger_key, user=who.user, estimate_usd=estimate, job_id=cmd.job_id
         )
         try:
-            if cmd.thread is None:
-                result = await self.router.generate(
-                    request, chain=cmd.chain, failover_on_safety=cmd.safety_failover
-                )
-                reply = _reply(result)
-            else:
-                async with self.sessions.lock(cmd.thread):
-                    reply = await self._in_thread(cmd, request, cmd.thread)
+            reply = await self.maker.make(cmd, request)
         except BaseException:
             await self.quotas.release(reservation)
             raise
-        await self._settle(reservation, reply)
+        await self.quotas.settle(reservation, cost_usd=reply.cost_usd, model=reply.model)
         return reply
 
-    async def _in_thread(
-        self, cmd: ImagineCommand, fresh: GenerationRequest, key: ThreadKey
-    ) -> Reply:
-        session = await self.sessions.load(key)
-        earlier: tuple[Attempt, ...] = ()
-        if session is None:
-            result = await self.router.generate(
-                fresh, chain=cmd.chain, failover_on_safety=cmd.safety_failover
+    async def _prepare(
+        self, cmd: ImagineCommand, request: GenerationRequest | None = None
+    ) -> tuple[ImagineCommand, GenerationRequest, float]:
+        """The workspace's settings applied, the input validated, the price estimated."""
+        if self.guilds is not None:
+            cfg = await self.guilds.get(cmd.requester.ledger_key)
+            safety = cfg.safety_failover if cmd.safety_failover is None else cmd.safety_failover
+            chain = cmd.chain if cmd.chain is not None else cfg.models
+            cmd = replace(cmd, chain=chain, safety_failover=safety)
+        if request is None:
+            request = build_request(
+                cmd.prompt, aspect=cmd.aspect, size=cmd.size, references=cmd.references
             )
-        else:
-            request = session.next_request(
-                prompt=fresh.prompt,
-                aspect_ratio=fresh.aspect_ratio or session.config.get("aspect_ratio"),
-                size=fresh.size or session.config.get("size"),
-                references=fresh.references,
-            )
-            try:
-                result = await self.router.generate(
-                    request,
-                    chain=self._prefer(cmd, session.model),
-                    failover_on_safety=cmd.safety_failover,
-                )
-            except (AllModelsFailed, InputError) as exc:
-                latest = await self.sessions.latest_image(key)
-                if not request.history or latest is None:
-                    raise
-                # No multi-turn model is up: edit the latest image on a backup instead.
-                earlier = getattr(exc, "attempts", ())
-                data, mime, _ = latest
-                edit = GenerationRequest(
-                    prompt=fresh.prompt,
-                    aspect_ratio=request.aspect_ratio,
-                    size=request.size,
-                    references=(ImageInput(data, mime), *fresh.references),
-                )
-                result = await self.router.generate(
-                    edit, chain=cmd.chain, failover_on_safety=cmd.safety_failover
-                )
-        config = {
-            k: v for k, v in (("aspect_ratio", fresh.aspect_ratio), ("size", fresh.size)) if v
-        }
-        image = (result.image.data, result.image.mime_type)
-        if result.image.turns:
-            saved = await self.sessions.append(
-                key,
-                model=result.model,
-                config=config,
-                turns=result.image.turns,
-                image=image,
-                job_id=cmd.job_id,
-            )
-        else:
-            saved = await self.sessions.add_foreign_image(
-                key, model=result.model, image=image, prompt=fresh.prompt, job_id=cmd.job_id
-            )
-        reply = _reply(result, version=saved.version, earlier=earlier)
-        if saved.trimmed_now:
-            reply.notices.append(CONTEXT_TRIMMED)
-        return reply
+        candidates = self.router.candidates(request, cmd.chain)
+        if not candidates:
+            raise InputError("no_capable_model", f"{len(request.references)} reference images")
+        return cmd, request, max(r.model.price_for(request.size) for r in candidates)
 
-    def _prefer(self, cmd: ImagineCommand, model: str | None) -> Sequence[str] | None:
-        """The thread's own Gemini model first, then the usual chain."""
-        if model is None:
-            return cmd.chain
-        chain = cmd.chain if cmd.chain is not None else [r.model.id for r in self.router.routes]
-        return [model, *dict.fromkeys(m for m in chain if m != model)]
+    # -- jobs (the platforms) --------------------------------------------------
+    async def submit(
+        self,
+        cmd: ImagineCommand,
+        *,
+        channel: str,
+        thread: str,
+        idempotency_key: str | None,
+        kind: str = "imagine",
+    ) -> Ticket:
+        """Queue ``cmd`` as a job whose images go to ``thread`` (its session's key).
 
-    async def _settle(self, reservation: Reservation, reply: Reply) -> None:
+        Raises InputError / QuotaExceeded with nothing queued or reserved. The
+        same ``idempotency_key`` again returns the first job (``created=False``)."""
+        cmd, request, estimate = await self._prepare(cmd)
+        who = cmd.requester
+        job, created = await self.jobs.submit(
+            platform=who.platform,
+            workspace=who.workspace,
+            channel=channel,
+            thread=thread,
+            user=who.user,
+            kind=kind,
+            payload=cmd.payload(),
+            idempotency_key=idempotency_key,
+            references=request.references,
+        )
+        if not created:
+            return Ticket(job, False, self.runner.position(job.id))
+        try:
+            await self.quotas.reserve(
+                workspace=who.ledger_key,
+                user=who.user,
+                estimate_usd=estimate,
+                job_id=job.id,
+                hold_slot=False,  # the runner caps a workspace's running jobs instead
+            )
+        except QuotaExceeded:
+            await self.jobs.mark_failed(job.id, error_code="quota_exceeded", attempts=())
+            raise
+        self.runner.enqueue(job)
+        return Ticket(job, True, self.runner.position(job.id))
+
+    async def run_job(self, job: Job) -> None:
+        """The runner's handler: make the image and hand it to the job's platform."""
+        sink = self.sinks.get(job.platform)
+        if sink is None:
+            await self._fail(job, None, NO_PLATFORM, None)
+            return
+        pump = ProgressPump(lambda event: sink.progress(job, event))
+        reservation: Reservation | None = None
+        try:
+            cmd, request = await self._command(job)
+            cmd, request, estimate = await self._prepare(cmd, request)
+            reservation = await self._reservation(job, cmd, estimate)
+            reply = await self.maker.make(cmd, request, on_attempt=ProgressTracker(pump.emit))
+        except Exception as exc:
+            await pump.aclose()
+            await self._fail(job, reservation, user_error(exc).code, sink, exc)
+            return
+        finally:
+            await pump.aclose()
+        reply = replace(reply, elapsed_s=max(0.0, self._clock() - job.created_at))
+        try:
+            async with asyncio.timeout(TELL_TIMEOUT_S * 6):
+                await sink.deliver(job, reply)
+        except Exception as exc:
+            log.error("job %s: delivery failed (%s); not billed", job.id, type(exc).__name__)
+            await self._fail(job, reservation, DELIVERY_FAILED, None, attempts=reply.attempts)
+            return
+        result = {"version": reply.version, "model": reply.model}
+        await self.jobs.mark_delivered(
+            job.id,
+            attempts=reply.attempts,
+            cost_usd=reply.cost_usd,
+            model=reply.model,
+            result=result,
+        )
         await self.quotas.settle(reservation, cost_usd=reply.cost_usd, model=reply.model)
 
+    async def _command(self, job: Job) -> tuple[ImagineCommand, GenerationRequest]:
+        p = job.payload
+        requester = Requester(job.platform, job.workspace, job.user)
+        thread = ThreadKey(job.platform, job.workspace, job.channel, job.thread)
+        key = thread if job.thread else None
+        cmd = ImagineCommand(
+            requester, p["prompt"], p.get("aspect"), p.get("size"), thread=key, job_id=job.id
+        )
+        request = build_request(cmd.prompt, aspect=cmd.aspect, size=cmd.size)
+        return cmd, replace(request, references=await self.jobs.load_references(job))
 
-def _reply(
-    result: ImageResult, *, version: int | None = None, earlier: tuple[Attempt, ...] = ()
-) -> Reply:
-    return Reply(
-        image=result.image.data,
-        mime_type=result.image.mime_type,
-        model=result.model,
-        fallback=result.fallback,
-        cost_usd=result.cost_usd,
-        attempts=earlier + result.attempts,
-        notices=notices(result),
-        version=version,
-    )
+    async def _reservation(self, job: Job, cmd: ImagineCommand, estimate: float) -> Reservation:
+        """The one made at submit; after a restart (released by recovery), a new one."""
+        held = await self.jobs.open_reservations(job.id)
+        for extra in held[1:]:
+            await self.quotas.release(extra)
+        if held:
+            return held[0]
+        who = cmd.requester
+        return await self.quotas.reserve(
+            workspace=who.ledger_key,
+            user=who.user,
+            estimate_usd=estimate,
+            job_id=job.id,
+            hold_slot=False,
+        )
+
+    async def _fail(
+        self,
+        job: Job,
+        reservation: Reservation | None,
+        code: str,
+        sink: JobSink | None,
+        exc: BaseException | None = None,
+        attempts: tuple[Attempt, ...] = (),
+    ) -> None:
+        attempts = tuple(getattr(exc, "attempts", attempts))
+        if exc is not None and not isinstance(exc, ImagineError):
+            log.error("job %s failed", job.id, exc_info=exc)
+        await self.jobs.mark_failed(job.id, error_code=code, attempts=attempts)
+        for held in [reservation] if reservation else await self.jobs.open_reservations(job.id):
+            await self.quotas.release(held)
+        if sink is not None and exc is not None:
+            try:
+                async with asyncio.timeout(TELL_TIMEOUT_S):
+                    await sink.progress(job, Progress(Stage.FAILED))
+                    await sink.fail(job, user_error(exc))
+            except Exception as err:
+                log.warning("job %s: failure notice not shown (%s)", job.id, type(err).__name__)
+
+    # -- lifecycle -------------------------------------------------------------
+    async def start(self, *, resume: bool = True) -> Recovery:
+        """Take over what the last process left, then start the workers."""
+        recovery = await self.recover(resume=resume)
+        await self.runner.start()
+        return recovery
+
+    async def recover(self, *, resume: bool = True) -> Recovery:
+        """Jobs a crash or shutdown left running run again (``resume``; only for
+        platforms that are up here) or fail with a notice in their thread."""
+        return await self.runner.recover(
+            resume=lambda job: resume and job.platform in self.sinks, notifier=_Notifier(self)
+        )
+
+    async def aclose(self, *, grace_s: float = 0.0) -> None:
+        await self.runner.aclose(grace_s=grace_s)
+
+
+class _Notifier:
+    """The runner's restart notices, sent to each job's platform."""
+
+    def __init__(self, service: ImagineService) -> None:
+        self._sinks = service.sinks
+
+    async def job_resumed(self, job: Job) -> None:
+        if (sink := self._sinks.get(job.platform)) is not None:
+            await sink.job_resumed(job)
+
+    async def job_failed(self, job: Job, *, reason: str) -> None:
+        if (sink := self._sinks.get(job.platform)) is not None:
+            await sink.job_failed(job, reason=reason)

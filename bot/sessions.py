@@ -159,6 +159,10 @@ class SessionStore:
         self._max = max_history_bytes
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
+    @property
+    def store(self) -> Store:
+        return self._store
+
     def lock(self, key: ThreadKey) -> asyncio.Lock:
         """The thread's lock: hold it from ``load`` to ``append`` so that edits in
         one thread queue instead of racing. Forgotten once nobody holds it."""

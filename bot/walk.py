@@ -25,6 +25,7 @@ from bot.errors import (
 from bot.health import HealthState
 
 if TYPE_CHECKING:
+    from bot.ports import AttemptStarted
     from bot.router import Route, Router
 
 log = logging.getLogger("bot.router")
@@ -62,9 +63,11 @@ class Walk:
         deadline: float,
         *,
         safety_failover: bool = False,
+        on_attempt: AttemptStarted | None = None,
     ) -> None:
         self.r, self.request, self.cands, self.deadline = router, request, cands, deadline
         self.safety_failover = safety_failover
+        self.on_attempt = on_attempt
         self.attempts: list[Attempt] = []
         self.running: dict[asyncio.Task[_Done], _Run] = {}
         self.used: set[str] = set()  # labels attempted in this request
@@ -219,6 +222,11 @@ class Walk:
         limit = min(model.timeout_s, self.deadline - self.r.clock())
         run.begun = True
         token = rh.begin(run.ticket)
+        if self.on_attempt is not None:
+            try:
+                self.on_attempt(model.id, tuple(self.attempts))
+            except Exception:  # progress is a courtesy; it never fails a request
+                log.exception("progress callback failed")
         try:
             async with asyncio.timeout(limit):
                 image = await route.provider.generate(model=model, request=self.request)

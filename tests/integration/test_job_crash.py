@@ -16,6 +16,7 @@ from bot.catalog import load_catalog
 from bot.jobs import JobState, JobStore
 from bot.quotas import Quotas
 from bot.scheduler import INTERRUPTED, REASON_NOT_RESUMED
+from bot.sessions import SessionStore, ThreadKey
 from bot.store import Store
 from tests.adapters.helpers import eventually
 from tests.integration.job_crash import MODEL
@@ -107,10 +108,10 @@ async def test_a_killed_job_is_resumed_and_delivered_once(tmp_path: Path) -> Non
         job = await JobStore(store).get(job_id)
         assert job is not None and (job.state, job.runs) == (JobState.DELIVERED, 2)
         assert job.cost_usd == price and job.result is not None
-        blob = await store.fetchone(
-            "SELECT size FROM blobs WHERE sha256 = ?", (job.result["blob"],)
-        )
-        assert blob is not None and blob[0] > 0
+        assert job.result == {"version": 1, "model": MODEL}
+        thread = ThreadKey("discord", "G1", "C1", "T1")
+        latest = await SessionStore(store).latest_image(thread)
+        assert latest is not None and latest[2].job_id == job_id  # the thread has the image
         count = await store.fetchone("SELECT count(*) FROM jobs")
         assert count is not None and count[0] == 1  # one event, one job
 
