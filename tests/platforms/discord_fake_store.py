@@ -1,0 +1,397 @@
+"""What the fake Discord knows: one guild, its channels, users, messages and stored files.
+
+Builds the JSON objects Discord's API v10 sends (members, guild, channels, threads,
+messages, attachments) so the gateway, REST and interaction routes share one truth.
+"""
+
+from __future__ import annotations
+
+import copy
+import mimetypes
+import re
+from typing import Any
+from urllib.parse import quote
+
+from tests.platforms.discord_fake_types import (
+    ADMINISTRATOR,
+    ALL_PERMISSIONS,
+    CHANNEL_DM,
+    CHANNEL_PUBLIC_THREAD,
+    CHANNEL_TEXT,
+    EVERYONE_PERMISSIONS,
+    FLAG_EPHEMERAL,
+    FLAG_LOADING,
+    FLAG_SUPPRESS_EMBEDS,
+    INTENT_GUILD_MEMBERS,
+    INTENT_GUILD_PRESENCES,
+    INTENT_MESSAGE_CONTENT,
+    MANAGE_GUILD,
+    MESSAGE_DEFAULT,
+    MESSAGE_REPLY,
+    PRIVILEGED_INTENTS,
+    THREAD_TYPES,
+    FakeUser,
+    FormError,
+    Json,
+    Snowflakes,
+    Upload,
+    image_size,
+    iso,
+    snowflake_iso,
+)
+
+_MENTION = re.compile(r"<@!?(\d+)>")
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.ids = Snowflakes()
+        self.base_url = ""  # http://127.0.0.1:PORT, set once the server is bound
+        self.application_id = 1_100_000_000_000_000_001  # a bot's user id is its application id
+        self.guild_id = 1_100_000_000_000_000_100
+        self.channel_id = 1_100_000_000_000_000_200
+        self.mod_role_id = 1_100_000_000_000_000_110
+        self.bot_role_id = 1_100_000_000_000_000_111
+        self.bot_user = FakeUser(self.application_id, "imagine-bot", True, (self.bot_role_id,))
+        base = 1_100_000_000_000_000_300
+        self.users: dict[str, FakeUser] = {
+            "alice": FakeUser(base + 1, "alice"),
+            "bob": FakeUser(base + 2, "bob"),
+            "mod": FakeUser(base + 3, "mod", role_ids=(self.mod_role_id,)),
+            "owner": FakeUser(base + 4, "owner"),
+            "bot": self.bot_user,
+        }
+        self.roles: dict[int, Json] = {
+            self.guild_id: self._role(self.guild_id, "@everyone", EVERYONE_PERMISSIONS, 0),
+            self.mod_role_id: self._role(self.mod_role_id, "Mods", MANAGE_GUILD, 1),
+            self.bot_role_id: self._role(self.bot_role_id, "imagine-bot", 0, 2, managed=True),
+        }
+        self.channels: dict[int, Json] = {self.channel_id: self._text_channel("imagine")}
+        self.messages: dict[int, Json] = {}
+        self.blobs: dict[int, bytes] = {}
+        self.global_commands: list[Json] = []
+        self.guild_commands: dict[int, list[Json]] = {}
+        self.permission_overrides: dict[int, int] = {}  # user id -> guild permissions
+        self.enabled_privileged_intents = PRIVILEGED_INTENTS  # the "Bot" page toggles
+
+    # --- users, roles, permissions -------------------------------------------------------
+
+    def user(self, user_id: int) -> FakeUser | None:
+        return next((u for u in self.users.values() if u.id == user_id), None)
+
+    def permissions_of(self, user: FakeUser) -> int:
+        if user.id in self.permission_overrides:
+            return self.permission_overrides[user.id]
+        if user.id == self.users["owner"].id:
+            return ALL_PERMISSIONS
+        value = int(self.roles[self.guild_id]["permissions"])
+        for role_id in user.role_ids:
+            value |= int(self.roles[role_id]["permissions"])
+        return ALL_PERMISSIONS if value & ADMINISTRATOR else value
+
+    def member_payload(self, user: FakeUser, *, with_user: bool = True) -> Json:
+        data: Json = {
+            "roles": [str(r) for r in user.role_ids],
+            "joined_at": snowflake_iso(self.guild_id),
+            "nick": None,
+            "avatar": None,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "premium_since": None,
+            "communication_disabled_until": None,
+        }
+        if with_user:
+            data["user"] = user.payload()
+        return data
+
+    def application_flags(self) -> int:
+        """GATEWAY_*_LIMITED flags (bots in < 100 guilds) for the enabled privileged intents."""
+        flags = {INTENT_GUILD_PRESENCES: 1 << 13, INTENT_GUILD_MEMBERS: 1 << 15}
+        flags[INTENT_MESSAGE_CONTENT] = 1 << 19
+        return sum(f for i, f in flags.items() if self.enabled_privileged_intents & i)
+
+    def guild_payload(self, *, all_members: bool) -> Json:
+        members = [u for u in self.users.values() if all_members or u.bot]
+        return {
+            "id": str(self.guild_id),
+            "name": "Imagine Test Guild",
+            "icon": None,
+            "owner_id": str(self.users["owner"].id),
+            "unavailable": False,
+            "large": False,
+            "member_count": len(self.users),
+            "joined_at": snowflake_iso(self.guild_id),
+            "roles": list(self.roles.values()),
+            "channels": [c for c in self.channels.values() if c["type"] == CHANNEL_TEXT],
+            "threads": [c for c in self.channels.values() if c["type"] in THREAD_TYPES],
+            "members": [self.member_payload(u) for u in members],
+            "presences": [],
+            "voice_states": [],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "preferred_locale": "en-US",
+            "premium_tier": 0,
+            "system_channel_id": str(self.channel_id),
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+        }
+
+    def _role(self, role_id: int, name: str, perms: int, position: int, **extra: Any) -> Json:
+        role: Json = {"id": str(role_id), "name": name, "permissions": str(perms), **extra}
+        return role | {"position": position, "color": 0, "hoist": False, "mentionable": False}
+
+    # --- channels and threads ------------------------------------------------------------
+
+    def _text_channel(self, name: str) -> Json:
+        return {
+            "id": str(self.channel_id),
+            "type": CHANNEL_TEXT,
+            "guild_id": str(self.guild_id),
+            "name": name,
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+        }
+
+    def channel(self, channel_id: int) -> Json | None:
+        return self.channels.get(channel_id)
+
+    def is_guild_channel(self, channel_id: int) -> bool:
+        channel = self.channels.get(channel_id)
+        return channel is not None and "guild_id" in channel
+
+    def dm_channel(self, user: FakeUser) -> Json:
+        for channel in self.channels.values():
+            if channel["type"] == CHANNEL_DM and channel["recipients"][0]["id"] == str(user.id):
+                return channel
+        channel_id = self.ids.next()
+        channel = {
+            "id": str(channel_id),
+            "type": CHANNEL_DM,
+            "recipients": [user.payload()],
+            "last_message_id": None,
+            "flags": 0,
+        }
+        self.channels[channel_id] = channel
+        return channel
+
+    def create_thread(
+        self, parent_id: int, *, name: str, owner: FakeUser, thread_id: int, body: Json
+    ) -> Json:
+        now = iso()
+        thread: Json = {
+            "id": str(thread_id),
+            "type": int(body.get("type") or CHANNEL_PUBLIC_THREAD),
+            "guild_id": str(self.guild_id),
+            "parent_id": str(parent_id),
+            "owner_id": str(owner.id),
+            "name": name,
+            "last_message_id": None,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "rate_limit_per_user": int(body.get("rate_limit_per_user") or 0),
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": int(body.get("auto_archive_duration") or 4320),
+                "archive_timestamp": now,
+                "locked": False,
+                "create_timestamp": now,
+            },
+            "member": {
+                "id": str(thread_id),
+                "user_id": str(owner.id),
+                "join_timestamp": now,
+                "flags": 0,
+            },
+        }
+        self.channels[thread_id] = thread
+        return thread
+
+    # --- files -----------------------------------------------------------------------------
+
+    def add_attachment(self, upload: Upload, *, scope: int, ephemeral: bool = False) -> Json:
+        attachment_id = self.ids.next()
+        self.blobs[attachment_id] = upload.data
+        guessed = mimetypes.guess_type(upload.filename)[0]
+        content_type = upload.content_type
+        if content_type in (None, "application/octet-stream"):
+            content_type = guessed or content_type
+        url = f"{self.base_url}/attachments/{scope}/{attachment_id}/{quote(upload.filename)}"
+        attachment: Json = {
+            "id": str(attachment_id),
+            "filename": upload.filename,
+            "size": len(upload.data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
+        size = image_size(upload.data)
+        if size is not None:
+            attachment["width"], attachment["height"] = size
+        if ephemeral:
+            attachment["ephemeral"] = True
+        return attachment
+
+    def resolve_attachments(
+        self, spec: list[Json] | None, uploads: dict[int, Upload], existing: list[Json], scope: int
+    ) -> list[Json]:
+        """Discord's rule: ``attachments`` lists what stays (existing ids) and names the
+        uploads (``id`` = the n of ``files[n]``); without it, uploads are added."""
+        if spec is None:
+            return existing + [self.add_attachment(u, scope=scope) for u in uploads.values()]
+        kept = {a["id"]: a for a in existing}
+        result: list[Json] = []
+        used: set[int] = set()
+        for index, item in enumerate(spec):
+            key = str(item.get("id"))
+            if key in kept:
+                result.append(kept[key])
+            elif key.isdigit() and int(key) in uploads:
+                upload = uploads[int(key)]
+                named = Upload(item.get("filename") or upload.filename, upload.data)
+                attachment = self.add_attachment(named, scope=scope)
+                if item.get("description"):
+                    attachment["description"] = item["description"]
+                result.append(attachment)
+                used.add(int(key))
+            else:
+                error = {"code": "ATTACHMENT_NOT_FOUND", "message": "Unknown attachment."}
+                raise FormError({"attachments": {str(index): {"_errors": [error]}}})
+        extra = [u for n, u in uploads.items() if n not in used]
+        return result + [self.add_attachment(u, scope=scope) for u in extra]
+
+    def resolve_embeds(self, embeds: list[Json], attachments: list[Json]) -> list[Json]:
+        by_name = {a["filename"]: a for a in attachments}
+        resolved = []
+        for embed in copy.deepcopy(embeds):
+            embed.setdefault("type", "rich")
+            for key in ("image", "thumbnail"):
+                media = embed.get(key) or {}
+                url = str(media.get("url", ""))
+                attachment = by_name.get(url.removeprefix("attachment://"))
+                if url.startswith("attachment://") and attachment is not None:
+                    media.update(url=attachment["url"], proxy_url=attachment["proxy_url"])
+                    media.update({k: attachment[k] for k in ("width", "height") if k in attachment})
+            resolved.append(embed)
+        return resolved
+
+    # --- messages -------------------------------------------------------------------------
+
+    def create_message(
+        self,
+        channel_id: int,
+        author: FakeUser,
+        body: Json,
+        uploads: dict[int, Upload] | None = None,
+        *,
+        kind: int = MESSAGE_DEFAULT,
+        mentions: list[FakeUser] | tuple[FakeUser, ...] = (),
+        extra: Json | None = None,
+    ) -> Json:
+        message_id = self.ids.next()
+        attachments = self.resolve_attachments(
+            body.get("attachments"), uploads or {}, [], scope=channel_id
+        )
+        message: Json = {
+            "id": str(message_id),
+            "channel_id": str(channel_id),
+            "author": author.payload(),
+            "content": body.get("content") or "",
+            "timestamp": snowflake_iso(message_id),
+            "edited_timestamp": None,
+            "tts": bool(body.get("tts", False)),
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": attachments,
+            "embeds": self.resolve_embeds(body.get("embeds") or [], attachments),
+            "components": body.get("components") or [],
+            "pinned": False,
+            "type": kind,
+            "flags": int(body.get("flags") or 0) & (FLAG_EPHEMERAL | FLAG_SUPPRESS_EMBEDS),
+        }
+        channel = self.channels[channel_id]
+        if "guild_id" in channel:
+            message["guild_id"] = channel["guild_id"]
+            message["member"] = self.member_payload(author, with_user=False)
+        reference = body.get("message_reference")
+        if reference and reference.get("message_id"):
+            referenced = self.messages.get(int(reference["message_id"]))
+            message["type"] = MESSAGE_REPLY
+            message["message_reference"] = {
+                "type": 0,
+                "message_id": str(reference["message_id"]),
+                "channel_id": str(channel_id),
+            } | ({"guild_id": channel["guild_id"]} if "guild_id" in channel else {})
+            message["referenced_message"] = referenced and {  # one level deep, like Discord
+                k: v for k, v in referenced.items() if k != "referenced_message"
+            }
+            if referenced is not None and (replied := self.user(int(referenced["author"]["id"]))):
+                mentions = [*mentions, replied]
+        message.update(extra or {})
+        self._set_mentions(message, mentions)
+        self.messages[message_id] = message
+        channel["last_message_id"] = str(message_id)
+        if channel["type"] in THREAD_TYPES:
+            channel["message_count"] += 1
+            channel["total_message_sent"] += 1
+        return message
+
+    def edit_message(self, message: Json, body: Json, uploads: dict[int, Upload]) -> Json:
+        loading = bool(message["flags"] & FLAG_LOADING)
+        if "content" in body:
+            message["content"] = body["content"] or ""
+        if "components" in body:
+            message["components"] = body["components"] or []
+        if "attachments" in body or uploads:
+            message["attachments"] = self.resolve_attachments(
+                body.get("attachments"), uploads, message["attachments"], int(message["channel_id"])
+            )
+        if "embeds" in body:
+            message["embeds"] = self.resolve_embeds(body["embeds"] or [], message["attachments"])
+        if body.get("flags") is not None:
+            suppress = int(body["flags"]) & FLAG_SUPPRESS_EMBEDS
+            message["flags"] = (message["flags"] & ~FLAG_SUPPRESS_EMBEDS) | suppress
+        message["flags"] &= ~FLAG_LOADING
+        if not loading:  # the deferred "is thinking…" message is replaced, not edited
+            message["edited_timestamp"] = iso()
+        self._set_mentions(message, ())
+        return message
+
+    def _set_mentions(self, message: Json, extra: list[FakeUser] | tuple[FakeUser, ...]) -> None:
+        found = [self.user(int(m)) for m in _MENTION.findall(message["content"])]
+        users: dict[int, FakeUser] = {u.id: u for u in [*extra, *found] if u is not None}
+        in_guild = "guild_id" in message
+        message["mentions"] = [
+            u.payload() | ({"member": self.member_payload(u, with_user=False)} if in_guild else {})
+            for u in users.values()
+        ]
+
+    def messages_in(self, channel_id: int) -> list[Json]:
+        return [m for m in self.messages.values() if m["channel_id"] == str(channel_id)]
+
+    def as_seen_by_bot(self, message: Json, intents: int) -> Json:
+        """Without the MESSAGE_CONTENT intent Discord empties content, embeds, attachments
+        and components, except in DMs, in the bot's own messages and when it is mentioned."""
+        bot_id = str(self.application_id)
+        if (
+            intents & INTENT_MESSAGE_CONTENT
+            or "guild_id" not in message
+            or message["author"]["id"] == bot_id
+            or any(m["id"] == bot_id for m in message["mentions"])
+        ):
+            return message
+        return message | {"content": "", "embeds": [], "attachments": [], "components": []}
