@@ -5,7 +5,7 @@
     imagine-bot usage [--guild G]   images and spend per model and user
     imagine-bot doctor [--json]     keys, chain, catalogue
     imagine-bot demo                watch failover against the local sandbox (no keys)
-    imagine-bot run                 the chat bot (Slack / Discord, once configured)
+    imagine-bot run                 the chat bot (Slack; Discord once configured)
 
 Exit codes: 0 success, 1 a failed generation (or failed check), 2 a usage error.
 """
@@ -93,12 +93,9 @@ async def _dispatch(args: Any, settings: Settings) -> int:
             outage_s=args.outage,
             out_dir=Path(args.out),
         )
-    print(
-        "No chat platform is configured yet: the Slack and Discord adapters are not "
-        'built. Use `imagine-bot imagine "prompt"` meanwhile.',
-        file=sys.stderr,
-    )
-    return EXIT_FAILED
+    from adapters.runtime import run
+
+    return await run(settings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     imagine_workers: int = Field(default=8, ge=1)  # jobs generating at once, all workspaces
     imagine_max_history_mb: float = Field(default=14.0, gt=0)
     imagine_log_level: str = "INFO"
+    imagine_http_host: str = "127.0.0.1"  # the bot's web server: /healthz, /slack/events
+    imagine_http_port: int = Field(default=8080, ge=0, le=65535)
+    imagine_shutdown_grace_s: float = Field(default=20.0, ge=0)  # running jobs, on SIGTERM
+    imagine_announce_settle_s: float = Field(default=20.0, ge=0)  # a state must last this long
+    imagine_announce_cooldown_s: float = Field(default=300.0, ge=0)  # per model, between posts
 
     @property
     def admin_users(self) -> frozenset[str]:

@@ -167,6 +167,15 @@ class JobStore:
         row = await self._store.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
         return None if row is None else _job(row)
 
+    async def in_thread(self, platform: str, workspace: str, channel: str, thread: str) -> bool:
+        """True if some job posts into this thread (a message there is an edit)."""
+        row = await self._store.fetchone(
+            "SELECT 1 FROM jobs WHERE platform = ? AND workspace = ? AND channel = ?"
+            " AND thread = ? LIMIT 1",
+            (platform, workspace, channel, thread),
+        )
+        return row is not None
+
     async def unfinished(self) -> list[Job]:
         """Queued and running jobs, oldest first."""
         rows = await self._store.fetchall(

@@ -51,6 +51,10 @@ INPUT = {
     "Choose another --out path.",
     "unknown_model": "These models can't be used here: {detail}. `imagine-bot doctor` lists the "
     "usable ones.",
+    "bad_option": "I don't know the option {detail}. Options: --ar 16:9 (aspect ratio) and "
+    "--size 1K, 2K or 4K.",
+    "bad_number": "{detail!r} isn't a number I can use: give 0 (unlimited) or more, e.g. "
+    "`quota daily 100` or `budget 50`.",
     "no_capable_model": "No configured model can do {detail}. Try fewer reference images.",
 }
 

@@ -62,6 +62,7 @@ class SlackState:
         self.updates: list[Json] = []  # a snapshot (with "channel") after every chat.update
         self.ephemerals: list[Json] = []
         self.files: dict[str, StoredFile] = {}
+        self.deleted: list[Json] = []
         self.users: dict[str, Json] = {}  # user_id -> overrides, e.g. {"is_admin": True}
         self.responses: list[tuple[str, Json]] = []  # (response_url, JSON body) POSTed there
         self.acks: dict[str, Json] = {}  # envelope_id -> what the Socket Mode client sent back
@@ -75,6 +76,7 @@ class SlackState:
             "auth.test": ("bot", self._auth_test),
             "chat.postMessage": ("bot", self._post_message),
             "chat.update": ("bot", self._update),
+            "chat.delete": ("bot", self._delete),
             "chat.postEphemeral": ("bot", self._post_ephemeral),
             "users.info": ("bot", self._users_info),
             "conversations.replies": ("bot", self._replies),
@@ -291,6 +293,17 @@ class SlackState:
             "text": msg["text"],
             "message": copy.deepcopy(msg),
         }
+
+    def _delete(self, args: Json) -> Json:
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        msg = self.find_message(channel, ts)
+        if msg is None:
+            raise ApiError("message_not_found")
+        if msg.get("bot_id") != self.ws.bot_id:
+            raise ApiError("cant_delete_message")
+        self.messages[channel].remove(msg)
+        self.deleted.append({"channel": channel, **copy.deepcopy(msg)})
+        return {"ok": True, "channel": channel, "ts": ts}
 
     def _post_ephemeral(self, args: Json) -> Json:
         channel, user = str(args.get("channel") or ""), str(args.get("user") or "")

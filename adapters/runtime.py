@@ -1,0 +1,133 @@
+"""``imagine-bot run``: the chat platforms, the job runner, the announcer and the
+bot's web server (``GET /healthz``; ``POST /slack/events`` in Slack's HTTP mode),
+started together and stopped in order on SIGTERM / SIGINT:
+
+    stop taking requests (Socket Mode, web server) → running jobs get
+    IMAGINE_SHUTDOWN_GRACE_S to finish (the rest resume at the next start)
+    → announcer → store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from adapters.compose import App, open_app
+from adapters.slack.app import build_slack
+from bot.announcer import Announcer, StatusPoster
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.router import Router
+from bot.status_text import status_view
+
+log = logging.getLogger(__name__)
+
+
+class Platform(Protocol):
+    sink: Any
+
+    def mount(self, web_app: web.Application) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def health_json(router: Router) -> dict[str, Any]:
+    view = status_view(router.board, datetime.now(UTC))
+    return {
+        "ok": view.online > 0,
+        "primary": view.primary,
+        "online": view.online,
+        "total": view.total,
+        "models": [
+            {"model": r.label, "state": r.state_word, "p50": r.p50, "success": r.success}
+            for r in view.rows
+        ],
+    }
+
+
+def web_app(router: Router, platforms: list[Platform]) -> web.Application:
+    async def healthz(_: web.Request) -> web.Response:
+        body = health_json(router)
+        return web.json_response(body, status=200 if body["ok"] else 503)
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    for platform in platforms:
+        platform.mount(app)
+    return app
+
+
+def platforms_for(app: App, settings: Settings) -> list[Platform]:
+    found: list[Platform] = []
+    slack = build_slack(app, settings)
+    if slack is not None:
+        found.append(slack)
+    if not found:
+        raise ConfigError(
+            "no chat platform is configured: set SLACK_BOT_TOKEN with SLACK_APP_TOKEN "
+            "(Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); see README"
+        )
+    return found
+
+
+async def serve(
+    settings: Settings,
+    *,
+    stop: asyncio.Event,
+    started: Callable[[App, int], Awaitable[None]] | None = None,
+) -> None:
+    """Run until ``stop`` is set. ``started(app, port)`` is called once all is up."""
+    async with open_app(settings) as app:
+        for warning in app.warnings:
+            log.warning("%s", warning)
+        platforms = platforms_for(app, settings)
+        posters: list[StatusPoster] = [p.sink for p in platforms]
+        runner = web.AppRunner(web_app(app.router, platforms), handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.imagine_http_host, settings.imagine_http_port)
+        announcer = Announcer(
+            app.router.board,
+            app.guilds,
+            posters,
+            settle_s=settings.imagine_announce_settle_s,
+            cooldown_s=settings.imagine_announce_cooldown_s,
+        )
+        try:
+            await site.start()
+            port = runner.addresses[0][1] if runner.addresses else settings.imagine_http_port
+            log.info("web server on %s:%s (/healthz)", settings.imagine_http_host, port)
+            recovery = await app.service.start()
+            if not recovery.empty:
+                log.info("after the restart: %s", recovery)
+            announcer.start()
+            for platform in platforms:
+                await platform.start()
+            if started is not None:
+                await started(app, port)
+            await stop.wait()
+            log.info("stopping: no new requests; jobs get %ss", settings.imagine_shutdown_grace_s)
+        finally:
+            for platform in platforms:
+                await platform.aclose()
+            await runner.cleanup()
+            await app.service.aclose(grace_s=settings.imagine_shutdown_grace_s)
+            await announcer.aclose()
+
+
+async def run(settings: Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await serve(settings, stop=stop)
+    return 0

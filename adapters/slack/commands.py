@@ -1,0 +1,134 @@
+"""``/imagine-status``, ``/imagine-usage`` and ``/imagine-admin``: answered in the
+``ack`` (seen by the caller alone), within Slack's 3 s.
+
+Admins are ``IMAGINE_ADMIN_USERS`` plus a workspace's stored admins, or the
+workspace's own admins and owners (``users.info``). Anyone else is refused and
+nothing changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import blocks
+from bot.errors import InputError
+from bot.guild_settings import GuildSettings
+from bot.messages import user_error
+from bot.quotas import Quotas
+from bot.router import Router
+from bot.status_text import status_view
+
+log = logging.getLogger(__name__)
+
+NOT_ADMIN = (
+    "Only workspace admins (or users listed in IMAGINE_ADMIN_USERS) can change imagine-bot's "
+    "settings. Nothing was changed."
+)
+
+
+@dataclass
+class Commands:
+    router: Router
+    quotas: Quotas
+    guilds: GuildSettings
+    user_rate: str | None
+
+    def register(self, app: AsyncApp) -> None:
+        app.command("/imagine-status")(self.status)
+        app.command("/imagine-usage")(self.usage)
+        app.command("/imagine-admin")(self.admin)
+
+    async def status(self, ack: Any) -> None:
+        text, body = blocks.status_blocks(status_view(self.router.board, datetime.now(UTC)))
+        await ack(text=text, blocks=body)
+
+    async def usage(self, ack: Any, body: dict[str, Any]) -> None:
+        workspace = f"slack:{body['team_id']}"
+        whole = await self.quotas.usage(workspace)
+        mine = await self.quotas.usage(workspace, user=body["user_id"])
+        text, out = blocks.usage_blocks(
+            workspace=whole, mine=mine, limits=whole.limits, rate=self.user_rate
+        )
+        await ack(text=text, blocks=out)
+
+    async def admin(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        workspace, user = f"slack:{body['team_id']}", body["user_id"]
+        if not await self._is_admin(client, workspace, user):
+            await ack(NOT_ADMIN)
+            return
+        words = (body.get("text") or "").split()
+        try:
+            said = await self._change(workspace, user, body["channel_id"], words)
+        except InputError as exc:
+            said = user_error(exc).message
+        if said is None:
+            cfg = await self.guilds.get(workspace)
+            limits = await self.quotas.get_limits(workspace)
+            chain = [r.model.id for r in self.router.routes]
+            text, out = blocks.admin_show_blocks(cfg, limits, chain)
+            await ack(text=text, blocks=out)
+            return
+        await ack(said)
+
+    async def _change(
+        self, workspace: str, user: str, channel: str, words: list[str]
+    ) -> str | None:
+        """Apply one admin command; what to say (None: show the settings)."""
+        verb = words[0].lower() if words else "show"
+        args = words[1:]
+        if verb == "show":
+            return None
+        if verb == "status-channel":
+            await self.guilds.set_status_channel(workspace, channel, by=user)
+            return f"Model outages and recoveries will be announced in <#{channel}>."
+        if verb == "quota" and len(args) == 2 and args[0].lower() == "daily":
+            n = _number(args[1], whole=True)
+            await self.quotas.set_override(workspace, daily_images=int(n))
+            return f"Daily limit set to {int(n)} images" + (" (unlimited)." if n == 0 else ".")
+        if verb == "budget" and len(args) == 1:
+            usd = _number(args[0].lstrip("$"), whole=False)
+            await self.quotas.set_override(workspace, monthly_budget_usd=usd)
+            return f"Monthly budget set to ${usd:g}" + (" (unlimited)." if usd == 0 else ".")
+        if verb == "models" and len(args) >= 1:
+            listed = " ".join(args)
+            chain = None if listed.lower() == "default" else listed.replace(" ", "").split(",")
+            await self.guilds.set_models(workspace, chain, by=user)
+            return "Model chain: " + (", ".join(f"`{m}`" for m in chain) if chain else "default.")
+        if verb == "safety-failover" and len(args) == 1 and args[0].lower() in ("on", "off"):
+            on = args[0].lower() == "on"
+            await self.guilds.set_safety_failover(workspace, on, by=user)
+            return (
+                "A prompt one model declines on safety grounds will be tried on the next model."
+                if on
+                else "A prompt a model declines on safety grounds will not be tried elsewhere."
+            )
+        return blocks.admin_help()
+
+    async def _is_admin(self, client: AsyncWebClient, workspace: str, user: str) -> bool:
+        if await self.guilds.is_admin(workspace, user):
+            return True
+        try:
+            info = await client.users_info(user=user)
+        except Exception as exc:
+            log.warning(
+                "users.info failed (%s); treating %s as a non-admin", type(exc).__name__, user
+            )
+            return False
+        member = info.get("user") or {}
+        return bool(member.get("is_admin") or member.get("is_owner"))
+
+
+def _number(text: str, *, whole: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError("bad_number", text) from None
+    if value < 0 or value != value or value == float("inf") or (whole and value != int(value)):
+        raise InputError("bad_number", text)
+    return value

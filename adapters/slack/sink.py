@@ -1,0 +1,101 @@
+"""Slack's side of a job: the status message, the image in the thread, notices.
+
+A job's *status message* is the message its progress is shown in: the root of
+the thread for ``/imagine`` and Retry, a reply in the thread for edits, Vary and
+Upscale. Its ``ts`` rides in the job's payload (``extra.status_ts``), so after a
+restart the same message is updated. Also the status-channel poster for the
+announcer. Nothing here quotes an exception: Slack errors are logged by type.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import blocks
+from bot.commands import Reply
+from bot.jobs import Job
+from bot.messages import UserError
+from bot.progress import Progress, Stage
+
+log = logging.getLogger(__name__)
+
+RESUMED = "The bot restarted while this image was being made — picking it up again."
+GONE = {
+    "billed": "The bot restarted just as this image was finished, so it couldn't be posted.",
+    "crash_loop": "This request stopped the bot several times, so it was given up.",
+    "not_resumed": "The bot restarted while this image was being made and couldn't finish it.",
+}
+NOT_CHARGED = "Nothing was charged for it — press Retry or run /imagine again."
+
+
+def status_ts(job: Job) -> str:
+    extra: dict[str, Any] = job.payload.get("extra") or {}
+    return str(extra.get("status_ts") or job.thread)
+
+
+class SlackSink:
+    platform = "slack"
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def progress(self, job: Job, event: Progress) -> None:
+        if event.stage in (Stage.DONE, Stage.FAILED):
+            return  # deliver / fail draw the final message
+        text, body = blocks.job_blocks(
+            prompt=job.payload["prompt"], user=job.user, state=event.describe()
+        )
+        await self.client.chat_update(
+            channel=job.channel, ts=status_ts(job), text=text, blocks=body
+        )
+
+    async def deliver(self, job: Job, reply: Reply) -> None:
+        """The image into the thread (raising if Slack refuses it), then the final status."""
+        version = reply.version or 1
+        extension = reply.mime_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
+        await self.client.files_upload_v2(
+            channel=job.channel,
+            thread_ts=job.thread,
+            file=reply.image,
+            filename=f"imagine-v{version}.{extension}",
+            title=job.payload["prompt"][:200],
+            initial_comment=blocks.image_comment(reply),
+        )
+        text, body = blocks.done_blocks(
+            prompt=job.payload["prompt"], user=job.user, job_id=job.id, reply=reply
+        )
+        try:  # the image is in the thread: a failed status edit must not un-deliver it
+            await self.client.chat_update(
+                channel=job.channel, ts=status_ts(job), text=text, blocks=body
+            )
+        except Exception as exc:
+            log.warning("job %s: final status not shown (%s)", job.id, type(exc).__name__)
+
+    async def fail(self, job: Job, error: UserError) -> None:
+        text, body = blocks.failed_blocks(
+            prompt=job.payload["prompt"], user=job.user, job_id=job.id, error=error
+        )
+        await self.client.chat_update(
+            channel=job.channel, ts=status_ts(job), text=text, blocks=body
+        )
+
+    async def job_resumed(self, job: Job) -> None:
+        await self._say_in_thread(job, RESUMED)
+
+    async def job_failed(self, job: Job, *, reason: str) -> None:
+        words = GONE.get(reason, GONE["not_resumed"])
+        error = UserError("interrupted", f"{words} {NOT_CHARGED}", retryable=True)
+        await self.fail(job, error)
+
+    async def _say_in_thread(self, job: Job, words: str) -> None:
+        text, body = blocks.notice_text(words)
+        await self.client.chat_postMessage(
+            channel=job.channel, thread_ts=job.thread, text=text, blocks=body
+        )
+
+    # -- the announcer's port --------------------------------------------------
+    async def post_status(self, *, workspace: str, channel: str, text: str) -> None:
+        await self.client.chat_postMessage(channel=channel, text=text)
