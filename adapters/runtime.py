@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from adapters.compose import App, open_app
+from adapters.discord.app import build_discord
 from adapters.slack.app import build_slack
 from bot.announcer import Announcer, StatusPoster
 from bot.config import Settings
@@ -39,6 +40,8 @@ class Platform(Protocol):
 
     async def aclose(self) -> None: ...
 
+    async def close_http(self) -> None: ...
+
 
 def health_json(router: Router) -> dict[str, Any]:
     view = status_view(router.board, datetime.now(UTC))
@@ -55,9 +58,12 @@ def health_json(router: Router) -> dict[str, Any]:
 
 
 def web_app(router: Router, platforms: list[Platform]) -> web.Application:
-    async def healthz(_: web.Request) -> web.Response:
+    async def healthz(request: web.Request) -> web.Response:
+        """200 while the process serves (a liveness probe must not restart the bot
+        because a vendor is down); ``?strict=1``: 503 when no model is up."""
         body = health_json(router)
-        return web.json_response(body, status=200 if body["ok"] else 503)
+        strict = request.query.get("strict", "") not in ("", "0", "false")
+        return web.json_response(body, status=503 if strict and not body["ok"] else 200)
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)
@@ -71,10 +77,13 @@ def platforms_for(app: App, settings: Settings) -> list[Platform]:
     slack = build_slack(app, settings)
     if slack is not None:
         found.append(slack)
+    discord = build_discord(app, settings)
+    if discord is not None:
+        found.append(discord)
     if not found:
         raise ConfigError(
-            "no chat platform is configured: set SLACK_BOT_TOKEN with SLACK_APP_TOKEN "
-            "(Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); see README"
+            "no chat platform is configured: set DISCORD_TOKEN, or SLACK_BOT_TOKEN with "
+            "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); see README"
         )
     return found
 
@@ -91,7 +100,9 @@ async def serve(
             log.warning("%s", warning)
         platforms = platforms_for(app, settings)
         posters: list[StatusPoster] = [p.sink for p in platforms]
-        runner = web.AppRunner(web_app(app.router, platforms), handle_signals=False)
+        runner = web.AppRunner(
+            web_app(app.router, platforms), handle_signals=False, shutdown_timeout=5.0
+        )
         await runner.setup()
         site = web.TCPSite(runner, settings.imagine_http_host, settings.imagine_http_port)
         announcer = Announcer(
@@ -105,12 +116,12 @@ async def serve(
             await site.start()
             port = runner.addresses[0][1] if runner.addresses else settings.imagine_http_port
             log.info("web server on %s:%s (/healthz)", settings.imagine_http_host, port)
+            for platform in platforms:  # requests wait in submit until recovery is done
+                await platform.start()
             recovery = await app.service.start()
             if not recovery.empty:
                 log.info("after the restart: %s", recovery)
             announcer.start()
-            for platform in platforms:
-                await platform.start()
             if started is not None:
                 await started(app, port)
             await stop.wait()
@@ -121,6 +132,8 @@ async def serve(
             await runner.cleanup()
             await app.service.aclose(grace_s=settings.imagine_shutdown_grace_s)
             await announcer.aclose()
+            for platform in platforms:
+                await platform.close_http()
 
 
 async def run(settings: Settings) -> int:

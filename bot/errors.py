@@ -20,6 +20,8 @@ shown to a user.
     │   ├── InvalidRequest          400 INVALID_ARGUMENT: the request itself is wrong
     │   └── ProviderMisconfigured   401 / 403 / 404 / retired model: skip it, tell admins
     ├── QuotaExceeded               our own ledger said no      (.limit, .used, .cap, .resets_at)
+    ├── DeliveryFailed              the image was made but the chat platform would not take it
+    ├── ShuttingDown                a request arrived while the bot is stopping
     └── GenerationFailed            what the router raises       (.attempts)
         ├── AllModelsFailed         chain exhausted or deadline passed
         └── RequestRefused          a stop error (safety / invalid) ended the request (.cause)
@@ -145,6 +147,20 @@ class QuotaExceeded(ImagineError):
         self.used = used
         self.cap = cap
         self.resets_at = resets_at
+
+
+class DeliveryFailed(ImagineError):
+    """The chat platform refused the finished image (upload error, outage)."""
+
+    def __init__(self, message: str = "delivery failed") -> None:
+        super().__init__(message)
+
+
+class ShuttingDown(ImagineError):
+    """The bot is stopping; the request was not queued."""
+
+    def __init__(self, message: str = "shutting down") -> None:
+        super().__init__(message)
 
 
 class GenerationFailed(ImagineError):

@@ -176,6 +176,18 @@ class JobStore:
         )
         return row is not None
 
+    async def thread_of_message(
+        self, platform: str, workspace: str, channel: str, message: str
+    ) -> str | None:
+        """The job thread a message belongs to (its first message, or a job's status
+        message): where there are no threads (Discord DMs), a reply to it is an edit."""
+        row = await self._store.fetchone(
+            "SELECT thread FROM jobs WHERE platform = ? AND workspace = ? AND channel = ?"
+            " AND (thread = ? OR json_extract(payload, '$.extra.message') = ?) LIMIT 1",
+            (platform, workspace, channel, message, message),
+        )
+        return None if row is None else str(row["thread"])
+
     async def unfinished(self) -> list[Job]:
         """Queued and running jobs, oldest first."""
         rows = await self._store.fetchall(

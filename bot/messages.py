@@ -12,12 +12,14 @@ from bot.domain import ImageResult, Outcome
 from bot.errors import (
     AllModelsFailed,
     ConfigError,
+    DeliveryFailed,
     ImagineError,
     InputError,
     InvalidRequest,
     QuotaExceeded,
     RequestRefused,
     SafetyBlocked,
+    ShuttingDown,
 )
 
 WHY = {
@@ -103,6 +105,17 @@ def user_error(exc: BaseException) -> UserError:
             "all_models_failed",
             f"All image models {what}{detail}. Nothing was charged — please retry in a minute.",
             retryable=True,
+        )
+    if isinstance(exc, DeliveryFailed):
+        return UserError(
+            "delivery_failed",
+            "The image was made, but it couldn't be posted here just now. Nothing was "
+            "charged — press Retry.",
+            retryable=True,
+        )
+    if isinstance(exc, ShuttingDown):
+        return UserError(
+            "restarting", "The bot is restarting — please try again in a minute.", retryable=True
         )
     if isinstance(exc, QuotaExceeded):
         when = f" It resets {exc.resets_at:%Y-%m-%d %H:%M} UTC." if exc.resets_at else ""

@@ -153,6 +153,10 @@ class JobRunner:
         return None
 
     @property
+    def closed(self) -> bool:
+        return self._closing
+
+    @property
     def running(self) -> list[Job]:
         return list(self._active.values())
 

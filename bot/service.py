@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from bot.commands import ImagineCommand, Reply, Requester
 from bot.domain import Attempt, GenerationRequest
-from bot.errors import ImagineError, InputError, QuotaExceeded
+from bot.errors import DeliveryFailed, ImagineError, InputError, ShuttingDown
 from bot.guild_settings import GuildSettings
 from bot.jobs import Job, JobStore
 from bot.making import Maker
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 NO_PLATFORM = "no_platform"  # error code: the job's platform is not running here
 DELIVERY_FAILED = "delivery_failed"  # error code: the platform would not take the image
 TELL_TIMEOUT_S = 10.0
+DELIVER_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,9 @@ class ImagineService:
             per_tenant=per_workspace,
         )
         self.sinks: dict[str, JobSink] = {}  # platform -> where its jobs are shown
+        self._recovered = asyncio.Event()
+        self._finishing: set[asyncio.Task[None]] = set()  # deliveries a shutdown waits for
+        self._recovered.set()  # cleared while ``recover`` runs
         self._clock = clock
 
     # -- one image, directly (the CLI) -----------------------------------------
@@ -129,6 +133,9 @@ class ImagineService:
         same ``idempotency_key`` again returns the first job (``created=False``)."""
         cmd, request, estimate = await self._prepare(cmd)
         who = cmd.requester
+        if self.runner.closed:
+            raise ShuttingDown()
+        await self._recovered.wait()  # a restart's leftovers are sorted out first
         job, created = await self.jobs.submit(
             platform=who.platform,
             workspace=who.workspace,
@@ -150,10 +157,13 @@ class ImagineService:
                 job_id=job.id,
                 hold_slot=False,  # the runner caps a workspace's running jobs instead
             )
-        except QuotaExceeded:
-            await self.jobs.mark_failed(job.id, error_code="quota_exceeded", attempts=())
+            self.runner.enqueue(job)
+        except BaseException as exc:  # no job may stay queued that nobody will run
+            code = user_error(exc).code if isinstance(exc, ImagineError) else "internal"
+            await self.jobs.mark_failed(job.id, error_code=code, attempts=())
+            for held in await self.jobs.open_reservations(job.id):
+                await self.quotas.release(held)
             raise
-        self.runner.enqueue(job)
         return Ticket(job, True, self.runner.position(job.id))
 
     async def run_job(self, job: Job) -> None:
@@ -168,7 +178,10 @@ class ImagineService:
             cmd, request = await self._command(job)
             cmd, request, estimate = await self._prepare(cmd, request)
             reservation = await self._reservation(job, cmd, estimate)
-            reply = await self.maker.make(cmd, request, on_attempt=ProgressTracker(pump.emit))
+            reply = await self._made_before(job, cmd, request)
+            if reply is None:
+                tracker = ProgressTracker(pump.emit)
+                reply = await self.maker.make(cmd, request, on_attempt=tracker)
         except Exception as exc:
             await pump.aclose()
             await self._fail(job, reservation, user_error(exc).code, sink, exc)
@@ -176,12 +189,23 @@ class ImagineService:
         finally:
             await pump.aclose()
         reply = replace(reply, elapsed_s=max(0.0, self._clock() - job.created_at))
+        # Posting and recording it are one step a shutdown does not cut in two (else the
+        # image is posted again at the next start); ``aclose`` waits for it.
+        finishing = asyncio.create_task(self._deliver(job, reply, reservation, sink))
+        self._finishing.add(finishing)
+        finishing.add_done_callback(self._finishing.discard)
+        await asyncio.shield(finishing)
+
+    async def _deliver(
+        self, job: Job, reply: Reply, reservation: Reservation, sink: JobSink
+    ) -> None:
         try:
-            async with asyncio.timeout(TELL_TIMEOUT_S * 6):
+            async with asyncio.timeout(DELIVER_TIMEOUT_S):
                 await sink.deliver(job, reply)
         except Exception as exc:
             log.error("job %s: delivery failed (%s); not billed", job.id, type(exc).__name__)
-            await self._fail(job, reservation, DELIVERY_FAILED, None, attempts=reply.attempts)
+            failed = DeliveryFailed()
+            await self._fail(job, reservation, DELIVERY_FAILED, sink, failed, reply.attempts)
             return
         result = {"version": reply.version, "model": reply.model}
         await self.jobs.mark_delivered(
@@ -192,6 +216,22 @@ class ImagineService:
             result=result,
         )
         await self.quotas.settle(reservation, cost_usd=reply.cost_usd, model=reply.model)
+
+    async def _made_before(
+        self, job: Job, cmd: ImagineCommand, request: GenerationRequest
+    ) -> Reply | None:
+        """A resumed job whose image was saved before the cut: that image, not a new one
+        (no second generation, no edit applied twice), billed at its model's price."""
+        if job.runs < 2 or cmd.thread is None:
+            return None
+        found = await self.sessions.made_by_job(cmd.thread, job.id)
+        if found is None:
+            return None
+        data, mime, version = found
+        spec = next((r.model for r in self.router.routes if r.model.id == version.model), None)
+        cost = spec.price_for(request.size) if spec is not None else 0.0
+        log.info("job %s: resumed after its image was made; delivering v%s", job.id, version.n)
+        return Reply(data, mime, version.model, False, cost, (), version=version.n)
 
     async def _command(self, job: Job) -> tuple[ImagineCommand, GenerationRequest]:
         p = job.payload
@@ -253,12 +293,20 @@ class ImagineService:
     async def recover(self, *, resume: bool = True) -> Recovery:
         """Jobs a crash or shutdown left running run again (``resume``; only for
         platforms that are up here) or fail with a notice in their thread."""
-        return await self.runner.recover(
-            resume=lambda job: resume and job.platform in self.sinks, notifier=_Notifier(self)
-        )
+        self._recovered.clear()
+        try:
+            return await self.runner.recover(
+                resume=lambda job: resume and job.platform in self.sinks, notifier=_Notifier(self)
+            )
+        finally:
+            self._recovered.set()
 
     async def aclose(self, *, grace_s: float = 0.0) -> None:
+        """Stop the workers (see ``JobRunner.aclose``), then let deliveries already
+        under way finish recording (up to their own time limit)."""
         await self.runner.aclose(grace_s=grace_s)
+        if self._finishing:
+            await asyncio.wait(self._finishing, timeout=DELIVER_TIMEOUT_S + TELL_TIMEOUT_S)
 
 
 class _Notifier:

@@ -251,6 +251,15 @@ class SessionStore:
         """Version ``n``'s image (None if the thread has no such version)."""
         return await self._image(key, n)
 
+    async def made_by_job(self, key: ThreadKey, job_id: str) -> tuple[bytes, str, Version] | None:
+        """The version a job already made (a run cut off after saving it), if any."""
+        row = await self._store.fetchone(
+            f"SELECT {_VERSION_COLUMNS}, data, mime_type FROM versions v JOIN blobs b"
+            " ON b.sha256 = v.blob WHERE v.session_key = ? AND v.job_id = ? LIMIT 1",
+            (key.id, job_id),
+        )
+        return None if row is None else (bytes(row["data"]), row["mime_type"], _version(row))
+
     async def _image(self, key: ThreadKey, n: int | None) -> tuple[bytes, str, Version] | None:
         which = "" if n is None else " AND v.n = ?"
         row = await self._store.fetchone(

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
+from adapters.slack.listeners import ack_within
 from bot.errors import InputError
 from bot.guild_settings import GuildSettings
 from bot.messages import user_error
@@ -57,24 +58,29 @@ class Commands:
         )
         await ack(text=text, blocks=out)
 
-    async def admin(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        workspace, user = f"slack:{body['team_id']}", body["user_id"]
-        if not await self._is_admin(client, workspace, user):
-            await ack(NOT_ADMIN)
-            return
+    async def admin(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        await ack_within(ack, respond, self._admin(body, client))
+
+    async def _admin(self, body: dict[str, Any], client: AsyncWebClient) -> Any:
+        """What to answer: words, or ``{"text", "blocks"}`` for the settings view."""
+        team, user = body["team_id"], body["user_id"]
+        workspace = f"slack:{team}"
+        if not await self._is_admin(client, workspace, team, user):
+            return NOT_ADMIN
         words = (body.get("text") or "").split()
         try:
             said = await self._change(workspace, user, body["channel_id"], words)
         except InputError as exc:
             said = user_error(exc).message
-        if said is None:
-            cfg = await self.guilds.get(workspace)
-            limits = await self.quotas.get_limits(workspace)
-            chain = [r.model.id for r in self.router.routes]
-            text, out = blocks.admin_show_blocks(cfg, limits, chain)
-            await ack(text=text, blocks=out)
-            return
-        await ack(said)
+        if said is not None:
+            return said
+        cfg = await self.guilds.get(workspace)
+        limits = await self.quotas.get_limits(workspace)
+        chain = [r.model.id for r in self.router.routes]
+        text, out = blocks.admin_show_blocks(cfg, limits, chain)
+        return {"text": text, "blocks": out}
 
     async def _change(
         self, workspace: str, user: str, channel: str, words: list[str]
@@ -110,7 +116,7 @@ class Commands:
             )
         return blocks.admin_help()
 
-    async def _is_admin(self, client: AsyncWebClient, workspace: str, user: str) -> bool:
+    async def _is_admin(self, client: AsyncWebClient, workspace: str, team: str, user: str) -> bool:
         if await self.guilds.is_admin(workspace, user):
             return True
         try:
@@ -121,6 +127,8 @@ class Commands:
             )
             return False
         member = info.get("user") or {}
+        if member.get("team_id") not in (None, team) or member.get("is_stranger"):
+            return False  # an admin of another organisation (Slack Connect) is not ours
         return bool(member.get("is_admin") or member.get("is_owner"))
 
 

@@ -10,13 +10,17 @@ second job.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
+import yarl
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
@@ -32,12 +36,38 @@ log = logging.getLogger(__name__)
 VARY_PROMPT = "Make a variation of this image: keep the subject and composition, vary the details."
 UPSCALE_PROMPT = "Render this same image again at 4K resolution, keeping every detail."
 NOT_IN_CHANNEL = "I can't post in this channel yet — invite me with `/invite @imagine-bot`."
+SLACK_TROUBLE = "Slack didn't let me post the image's message just now — please try again."
+CANT_POST = {
+    "not_in_channel": NOT_IN_CHANNEL,
+    "channel_not_found": NOT_IN_CHANNEL,
+    "is_archived": "This channel is archived, so I can't post in it.",
+    "ratelimited": "Slack is busy right now — please try again in a minute.",
+}
+ACK_WITHIN_S = 2.0  # Slack wants the ack within 3 s
+
+
+async def ack_within(ack: Any, respond: Any, work: Awaitable[Any]) -> None:
+    """Ack with ``work``'s answer (words, or ``{"text", "blocks"}``) if it comes in
+    time; else ack at once and send the answer, seen by the requester alone, through
+    the response URL when it comes."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait([task], timeout=ACK_WITHIN_S)
+    if not done:
+        await ack("Working on it…")
+    answer = await task
+    fields = answer if isinstance(answer, dict) else {"text": answer}
+    if done:
+        await ack(**fields)
+    else:
+        await respond(**fields, response_type="ephemeral", replace_original=False)
 
 
 @dataclass
 class Listeners:
     service: ImagineService
     token: str  # the bot token: downloads of files people attach
+    http: aiohttp.ClientSession
+    file_hosts: frozenset[str]  # the only hosts the bot token is sent to
 
     def register(self, app: AsyncApp) -> None:
         app.command("/imagine")(self.imagine)
@@ -47,20 +77,20 @@ class Listeners:
             app.action(action_id)(self.button)
 
     # -- /imagine ----------------------------------------------------------------
-    async def imagine(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def imagine(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
         team, user, channel = body["team_id"], body["user_id"], body["channel_id"]
         try:
-            parsed = parse(body.get("text", ""))
+            parsed = parse(_unescape(body.get("text", "")))
             build_request(parsed.prompt, aspect=parsed.aspect, size=parsed.size)
         except InputError as exc:
             await ack(user_error(exc).message)
             return
-        cmd = ImagineCommand(
-            Requester("slack", team, user), parsed.prompt, parsed.aspect, parsed.size
-        )
+        who = Requester("slack", team, user)
+        cmd = ImagineCommand(who, parsed.prompt, parsed.aspect, parsed.size)
         key = f"command:{body.get('trigger_id') or body.get('response_url')}"
-        said = await self._start(client, cmd, channel, None, key, "imagine")
-        await ack(said)
+        await ack_within(ack, respond, self._start(client, cmd, channel, None, key, "imagine"))
 
     # -- a message in a job's thread: the next edit ------------------------------
     async def message(
@@ -80,7 +110,7 @@ class Listeners:
         user = event["user"]
         try:
             refs = await self._downloads(event.get("files") or [])
-            text = _without_mentions(event.get("text", ""))
+            text = _without_mentions(_unescape(event.get("text", "")))
             cmd = ImagineCommand(Requester("slack", team, user), text, references=refs)
             build_request(cmd.prompt, references=refs)
         except InputError as exc:
@@ -142,9 +172,13 @@ class Listeners:
             posted = await client.chat_postMessage(
                 channel=channel, thread_ts=thread, text=text, blocks=body
             )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            log.warning("could not post in %s (%s)", channel, error)
+            return CANT_POST.get(error, SLACK_TROUBLE)
         except Exception as exc:
             log.warning("could not post in %s (%s)", channel, type(exc).__name__)
-            return NOT_IN_CHANNEL
+            return SLACK_TROUBLE
         ts = posted["ts"]
         try:
             ticket = await self.service.submit(
@@ -157,6 +191,12 @@ class Listeners:
         except ImagineError as exc:
             await _quietly(client.chat_delete(channel=channel, ts=ts))
             return user_error(exc).message
+        except BaseException as exc:  # never leave a "Queued" message without a job
+            await _quietly(client.chat_delete(channel=channel, ts=ts))
+            if not isinstance(exc, Exception):
+                raise
+            log.error("could not queue a job (%s)", type(exc).__name__, exc_info=exc)
+            return user_error(exc).message
         if not ticket.created:  # Slack delivered this again: the first status message stands
             await _quietly(client.chat_delete(channel=channel, ts=ts))
             return "Already on it."
@@ -166,28 +206,32 @@ class Listeners:
         self, client: AsyncWebClient, ticket: Ticket, cmd: ImagineCommand, channel: str, ts: str
     ) -> str:
         place = f"Queued (#{ticket.position})" if ticket.position else "Queued"
-        if ticket.position and ticket.position > 1:
+        if ticket.position and ticket.position > 1 and self.service.runner.position(ticket.job.id):
             text, body = blocks.job_blocks(prompt=cmd.prompt, user=cmd.requester.user, state=place)
             await _quietly(client.chat_update(channel=channel, ts=ts, text=text, blocks=body))
         return f"{place} — the image will appear in the thread."
 
     async def _downloads(self, files: list[dict[str, Any]]) -> tuple[tuple[str, bytes], ...]:
-        """Attached files, fetched with the bot token (Slack's url_private needs it)."""
+        """Attached files, fetched with the bot token (Slack's url_private needs it) —
+        from Slack's own file host only, and never more than the size limit."""
         out = []
         headers = {"Authorization": f"Bearer {self.token}"}
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
-            for f in files:
-                name = str(f.get("name") or "file")
-                if int(f.get("size") or 0) > MAX_REFERENCE_BYTES:
-                    raise InputError("reference_too_large", name)
-                url = f.get("url_private_download") or f.get("url_private")
-                if not url:
+        for f in files:
+            name = str(f.get("name") or "file")
+            if int(f.get("size") or 0) > MAX_REFERENCE_BYTES:
+                raise InputError("reference_too_large", name)
+            url = f.get("url_private_download") or f.get("url_private") or ""
+            if yarl.URL(url).host not in self.file_hosts:
+                raise InputError("reference_missing", name)
+            async with self.http.get(url, headers=headers) as resp:
+                if resp.status != 200:
                     raise InputError("reference_missing", name)
-                async with http.get(url, headers=headers) as resp:
-                    if resp.status != 200:
-                        raise InputError("reference_missing", name)
-                    data = await resp.content.read(MAX_REFERENCE_BYTES + 1)
-                out.append((name, data))
+                data = bytearray()
+                async for chunk in resp.content.iter_chunked(64 * 1024):
+                    data += chunk
+                    if len(data) > MAX_REFERENCE_BYTES:
+                        raise InputError("reference_too_large", name)
+            out.append((name, bytes(data)))
         return tuple(out)
 
     async def _tell(
@@ -203,6 +247,17 @@ class Listeners:
 
 def _with_status(cmd: ImagineCommand, ts: str) -> ImagineCommand:
     return replace(cmd, extra={"status_ts": ts})
+
+
+def _unescape(text: str) -> str:
+    """Slack's escaping undone: ``<url|label>`` → label, ``<#C1|name>`` → #name, entities."""
+    text = re.sub(r"<(?:#\w+\|([^>]*)|[^@!#>|][^>|]*\|([^>]*)|([^@!#>][^>|]*))>", _link, text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _link(match: re.Match[str]) -> str:
+    channel, label, bare = match.groups()
+    return f"#{channel}" if channel is not None else (label if label is not None else bare)
 
 
 def _without_mentions(text: str) -> str:

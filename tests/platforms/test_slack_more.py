@@ -141,3 +141,49 @@ async def test_sigterm_lets_the_running_job_finish_then_exits(tmp_path: Path, mo
         assert child.returncode == 0, err.decode()[-2000:]
         assert len([f for f in w.slack.files.values() if f.thread_ts]) == 1  # delivered first
         assert w.env["SLACK_BOT_TOKEN"] not in err.decode() + out.decode()
+
+
+async def test_socket_mode_serves_no_http_route(tmp_path: Path, monkeypatch) -> None:
+    async with slack_world(tmp_path, monkeypatch, start=False) as w:
+        monkeypatch.setenv("SLACK_APP_TOKEN", w.slack.app_token)
+        await w.start()  # the signing secret is still set: it must not matter
+        forged = await w.slack.slash_command(w.url, command="/imagine", text="a fox")
+        assert forged.status == 404 and w.roots() == []
+
+
+async def test_a_large_attachment_arrives_whole(tmp_path: Path, monkeypatch) -> None:
+    from PIL import Image
+
+    noise = Image.frombytes("RGB", (1000, 1000), os.urandom(3_000_000))
+    buffer = __import__("io").BytesIO()
+    noise.save(buffer, "PNG")
+    big = buffer.getvalue()
+    async with slack_world(tmp_path, monkeypatch) as w:
+        root = await _first_image(w)
+        pasted = w.slack.add_file(big, "image/png", "noise.png")
+        event = w.slack.message_event(text="use this", thread_ts=root["ts"], files=[pasted])
+        await w.slack.event(w.url, event)
+        await w.image_in_thread(root["ts"], 2)
+        assert [len(data) for data, _ in w.sandbox.calls[-1].images] == [len(big)]
+
+
+async def test_a_refused_upload_is_told_with_retry_and_not_billed(tmp_path: Path, monkeypatch) -> None:
+    async with slack_world(tmp_path, monkeypatch) as w:
+        w.slack.fail_next("files.getUploadURLExternal", error="internal_error")
+        await w.imagine("a fox")
+        root = await w.root()
+        channel = w.slack.default_channel
+        final = await w.slack.wait_for(
+            lambda: (m := w.slack.find_message(channel, root["ts"])) and "imagine_retry" in _buttons(m) and m
+        )
+        assert "couldn't be posted" in _texts(final["blocks"])
+        assert w.app is not None
+        usage = await w.app.quotas.usage(f"slack:{w.slack.team_id}")
+        assert usage.spent_usd == 0 and usage.reserved_usd == 0
+
+
+async def test_a_rate_limited_update_is_retried(tmp_path: Path, monkeypatch) -> None:
+    async with slack_world(tmp_path, monkeypatch) as w:
+        w.slack.fail_next("chat.update", error="ratelimited", retry_after=1)
+        root = await _first_image(w)
+        assert set(_buttons(root)) == {"imagine_retry", "imagine_vary", "imagine_upscale"}
