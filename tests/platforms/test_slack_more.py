@@ -167,14 +167,20 @@ async def test_a_large_attachment_arrives_whole(tmp_path: Path, monkeypatch) -> 
         assert [len(data) for data, _ in w.sandbox.calls[-1].images] == [len(big)]
 
 
-async def test_a_refused_upload_is_told_with_retry_and_not_billed(tmp_path: Path, monkeypatch) -> None:
+async def test_a_refused_upload_is_told_with_retry_and_not_billed(
+    tmp_path: Path, monkeypatch
+) -> None:
     async with slack_world(tmp_path, monkeypatch) as w:
         w.slack.fail_next("files.getUploadURLExternal", error="internal_error")
         await w.imagine("a fox")
         root = await w.root()
         channel = w.slack.default_channel
         final = await w.slack.wait_for(
-            lambda: (m := w.slack.find_message(channel, root["ts"])) and "imagine_retry" in _buttons(m) and m
+            lambda: (
+                (m := w.slack.find_message(channel, root["ts"]))
+                and "imagine_retry" in _buttons(m)
+                and m
+            )
         )
         assert "couldn't be posted" in _texts(final["blocks"])
         assert w.app is not None
