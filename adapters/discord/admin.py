@@ -1,0 +1,132 @@
+"""``/imagine-status``, ``/imagine-usage`` and ``/imagine-admin …`` (answered
+privately). Admins: members with Manage Server, ``IMAGINE_ADMIN_USERS`` and a
+server's stored admins; anyone else is refused and nothing changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from adapters.discord import embeds
+from adapters.discord.listeners import workspace_of
+from bot.errors import InputError
+from bot.guild_settings import GuildSettings
+from bot.messages import user_error
+from bot.quotas import Quotas
+from bot.router import Router
+from bot.status_text import status_view
+
+NOT_ADMIN = (
+    "Only members with Manage Server (or users listed in IMAGINE_ADMIN_USERS) can change "
+    "imagine-bot's settings. Nothing was changed."
+)
+
+
+class AdminCog(commands.Cog):
+    admin = app_commands.Group(
+        name="imagine-admin", description="imagine-bot settings for this server", guild_only=True
+    )
+
+    def __init__(self, router: Router, quotas: Quotas, guilds: GuildSettings, rate: str | None):
+        self.router, self.quotas, self.guilds, self.rate = router, quotas, guilds, rate
+
+    @app_commands.command(name="imagine-status", description="Each image model's state")
+    async def status(self, interaction: discord.Interaction[Any]) -> None:
+        view = status_view(self.router.board, datetime.now(UTC))
+        await interaction.response.send_message(embed=embeds.status_embed(view), ephemeral=True)
+
+    @app_commands.command(name="imagine-usage", description="Images and spend, with the limits")
+    async def usage(self, interaction: discord.Interaction[Any]) -> None:
+        ws = "discord:" + workspace_of(interaction.guild, interaction.user)
+        whole = await self.quotas.usage(ws)
+        mine = await self.quotas.usage(ws, user=str(interaction.user.id))
+        embed = embeds.usage_embed(workspace=whole, mine=mine, limits=whole.limits, rate=self.rate)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    # -- /imagine-admin …------------------------------------------------------
+    @admin.command(name="show", description="This server's settings")
+    async def show(self, interaction: discord.Interaction[Any]) -> None:
+        if ws := await self._admin(interaction):
+            cfg, limits = await self.guilds.get(ws), await self.quotas.get_limits(ws)
+            chain = [r.model.id for r in self.router.routes]
+            embed = embeds.admin_show_embed(cfg, limits, chain)
+            await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @admin.command(name="status-channel", description="Announce model outages in this channel")
+    async def status_channel(self, interaction: discord.Interaction[Any]) -> None:
+        if ws := await self._admin(interaction):
+            channel = str(interaction.channel_id)
+            await self.guilds.set_status_channel(ws, channel, by=str(interaction.user.id))
+            await self._say(
+                interaction, f"Model outages and recoveries will be announced in <#{channel}>."
+            )
+
+    @admin.command(name="quota", description="Images per day for this server (0: unlimited)")
+    async def quota(
+        self, interaction: discord.Interaction[Any], daily: app_commands.Range[int, 0, 1_000_000]
+    ) -> None:
+        if ws := await self._admin(interaction):
+            await self.quotas.set_override(ws, daily_images=daily)
+            await self._say(
+                interaction,
+                f"Daily limit set to {daily} images" + (" (unlimited)." if daily == 0 else "."),
+            )
+
+    @admin.command(name="budget", description="USD per month for this server (0: unlimited)")
+    async def budget(
+        self, interaction: discord.Interaction[Any], usd: app_commands.Range[float, 0, 1_000_000]
+    ) -> None:
+        if ws := await self._admin(interaction):
+            await self.quotas.set_override(ws, monthly_budget_usd=usd)
+            await self._say(
+                interaction,
+                f"Monthly budget set to ${usd:g}" + (" (unlimited)." if usd == 0 else "."),
+            )
+
+    @admin.command(
+        name="models", description="This server's model chain, best first ('default' to reset)"
+    )
+    async def models(self, interaction: discord.Interaction[Any], chain: str) -> None:
+        if ws := await self._admin(interaction):
+            wanted = (
+                None if chain.strip().lower() == "default" else chain.replace(" ", "").split(",")
+            )
+            try:
+                await self.guilds.set_models(ws, wanted, by=str(interaction.user.id))
+            except InputError as exc:
+                await self._say(interaction, user_error(exc).message)
+                return
+            shown = ", ".join(f"`{m}`" for m in wanted) if wanted else "default."
+            await self._say(interaction, f"Model chain: {shown}")
+
+    @admin.command(
+        name="safety-failover", description="Try the next model when one declines a prompt"
+    )
+    async def safety_failover(self, interaction: discord.Interaction[Any], on: bool) -> None:
+        if ws := await self._admin(interaction):
+            await self.guilds.set_safety_failover(ws, on, by=str(interaction.user.id))
+            await self._say(
+                interaction,
+                "A prompt one model declines on safety grounds will be tried on the next model."
+                if on
+                else "A prompt a model declines on safety grounds will not be tried elsewhere.",
+            )
+
+    async def _admin(self, interaction: discord.Interaction[Any]) -> str | None:
+        """The workspace key if the caller may change it; else refuse (and None)."""
+        ws = "discord:" + workspace_of(interaction.guild, interaction.user)
+        perms = getattr(interaction, "permissions", None)
+        if (perms is not None and perms.manage_guild) or await self.guilds.is_admin(
+            ws, str(interaction.user.id)
+        ):
+            return ws
+        await interaction.response.send_message(NOT_ADMIN, ephemeral=True)
+        return None
+
+    @staticmethod
+    async def _say(interaction: discord.Interaction[Any], text: str) -> None:
+        await interaction.response.send_message(text, ephemeral=True)

@@ -1,0 +1,134 @@
+"""The Discord platform: a ``commands.Bot`` with the imagine, status/usage/admin
+cogs and the persistent job buttons. Commands are synced globally, or at once to
+``DISCORD_GUILD_IDS`` (development). ``DISCORD_API_BASE`` / ``DISCORD_GATEWAY_URL``
+point discord.py at a REST or gateway proxy (or a test fake).
+
+Plain messages in an image's thread need the privileged *message content*
+intent (Developer Portal → Bot → Message Content Intent); with
+``DISCORD_MESSAGE_CONTENT=false`` only messages that mention the bot are read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+import yarl
+from aiohttp import web
+from discord.ext import commands
+
+from adapters.compose import App
+from adapters.discord.admin import AdminCog
+from adapters.discord.buttons import JobButton
+from adapters.discord.listeners import ImagineCog
+from adapters.discord.sink import DiscordSink
+from bot.config import Settings
+from bot.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT_S = 60.0
+
+
+class ImagineBot(commands.Bot):
+    def __init__(
+        self, app: App, settings: Settings, *, guild_ids: list[int], content: bool
+    ) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = content
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.app, self.settings, self.guild_ids = app, settings, guild_ids
+        self.imagine_cog = ImagineCog(app.service)
+
+    async def setup_hook(self) -> None:
+        rate = self.settings.imagine_user_rate or None
+        await self.add_cog(self.imagine_cog)
+        await self.add_cog(AdminCog(self.app.router, self.app.quotas, self.app.guilds, rate))
+        self.add_dynamic_items(JobButton)
+        if self.guild_ids:  # development: commands appear at once in these servers
+            for gid in self.guild_ids:
+                guild = discord.Object(gid)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+
+    async def on_job_button(
+        self, interaction: discord.Interaction[Any], action: str, job_id: str
+    ) -> None:
+        await self.imagine_cog.on_job_button(interaction, action, job_id)
+
+
+class DiscordPlatform:
+    def __init__(self, bot: ImagineBot, token: str) -> None:
+        self.bot, self.sink, self._token = bot, DiscordSink(bot), token
+        self._task: asyncio.Task[None] | None = None
+
+    def mount(self, web_app: web.Application) -> None:
+        """Discord reaches the bot over the gateway: nothing to serve."""
+
+    async def start(self) -> None:
+        await self.bot.login(self._token)
+        self._task = asyncio.create_task(self.bot.connect(reconnect=True), name="discord-gateway")
+        ready = asyncio.create_task(self.bot.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {self._task, ready}, timeout=READY_TIMEOUT_S, return_when="FIRST_COMPLETED"
+        )
+        if self._task in done:
+            ready.cancel()
+            exc = self._task.exception()
+            if isinstance(exc, discord.PrivilegedIntentsRequired):
+                raise ConfigError(
+                    "Discord refused the message content intent: enable it in the Developer "
+                    "Portal (Bot → Message Content Intent) or set DISCORD_MESSAGE_CONTENT=false"
+                )
+            raise ConfigError(f"Discord connection ended: {type(exc).__name__}")
+        if ready not in done:
+            ready.cancel()
+            log.warning("Discord: not ready after %ss; still trying", READY_TIMEOUT_S)
+        else:
+            log.info("Discord: connected as %s", self.bot.user)
+
+    async def aclose(self) -> None:
+        """Intake stays open while running jobs finish (they need the client); new
+        requests meanwhile are told the bot is restarting."""
+
+    async def close_http(self) -> None:
+        await self.bot.close()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, 10)
+            except Exception as exc:
+                log.info("Discord gateway task ended with %s", type(exc).__name__)
+            self._task = None
+
+
+def build_discord(app: App, settings: Settings) -> DiscordPlatform | None:
+    """The Discord platform if ``DISCORD_TOKEN`` is set, else None."""
+    token = settings.lookup("DISCORD_TOKEN")
+    if not token:
+        return None
+    if base := settings.lookup("DISCORD_API_BASE"):
+        discord.http.Route.BASE = base.rstrip("/")
+    if gateway := settings.lookup("DISCORD_GATEWAY_URL"):
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+    try:
+        ids = [int(g) for g in (settings.lookup("DISCORD_GUILD_IDS") or "").split(",") if g.strip()]
+    except ValueError:
+        raise ConfigError("DISCORD_GUILD_IDS must be a comma list of server ids") from None
+    content = (settings.lookup("DISCORD_MESSAGE_CONTENT") or "true").strip().lower() not in (
+        "0",
+        "false",
+        "no",
+        "off",
+    )
+    platform = DiscordPlatform(ImagineBot(app, settings, guild_ids=ids, content=content), token)
+    app.service.sinks["discord"] = platform.sink
+    return platform

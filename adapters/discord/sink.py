@@ -1,0 +1,164 @@
+"""Discord's side of a job: its status message, the image, notices, announcements.
+
+A job's payload carries where its status message is (``extra``): ``where`` (the
+channel or thread holding it), ``message`` (its id) and, for a slash command or
+button, the interaction's webhook ``token`` and when it ``expires``. While the
+token is good (Discord: 15 minutes) the message is edited through it — that is
+also what ends the "thinking…" state; after that, or after a restart that took
+longer, the bot edits it with its own token, or posts a new message if that
+fails. Images over the upload limit are re-encoded to fit (``fit.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from typing import Any
+
+import discord
+
+from adapters.discord import embeds
+from adapters.discord.fit import fit_upload
+from bot.commands import Reply
+from bot.jobs import Job
+from bot.messages import UserError
+from bot.progress import Progress, Stage
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 10 * 1024 * 1024
+NO_PINGS = discord.AllowedMentions.none()
+RESUMED = "The bot restarted while this image was being made — picking it up again."
+GONE = {
+    "crash_loop": "This request stopped the bot several times, so it was given up.",
+    "billed": "The bot restarted just as this image was finished, so it couldn't be posted.",
+}
+NOT_RESUMED = "The bot restarted while this image was being made and couldn't finish it."
+NOT_CHARGED = "Nothing was charged for it — press Retry or run /imagine again."
+
+
+def job_view(job_id: str, *, done: bool) -> discord.ui.View:
+    from adapters.discord.buttons import JobButton
+
+    view = discord.ui.View(timeout=None)
+    for action in (embeds.RETRY, embeds.VARY, embeds.UPSCALE) if done else (embeds.RETRY,):
+        view.add_item(JobButton(action, job_id))
+    return view
+
+
+class DiscordSink:
+    platform = "discord"
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+
+    # -- the job's status message ----------------------------------------------
+    async def progress(self, job: Job, event: Progress) -> None:
+        if event.stage in (Stage.DONE, Stage.FAILED):
+            return
+        embed = embeds.job_embed(
+            prompt=job.payload["prompt"], user_id=job.user, state=event.describe()
+        )
+        await self._edit(job, embed=embed)
+
+    async def deliver(self, job: Job, reply: Reply) -> None:
+        extra = _extra(job)
+        limit = int(extra.get("limit") or DEFAULT_LIMIT)
+        fitted = await asyncio.to_thread(fit_upload, reply.image, reply.mime_type, limit)
+        name = f"imagine-v{reply.version or 1}.{fitted.filename_ext}"
+        notes = [fitted.note] if fitted.note else []
+        embed = embeds.done_embed(
+            prompt=job.payload["prompt"], user_id=job.user, reply=reply, filename=name, notes=notes
+        )
+        file = discord.File(io.BytesIO(fitted.data), filename=name)
+        await self._edit(
+            job, embed=embed, attachments=[file], view=job_view(job.id, done=True), must=True
+        )
+        if job.kind == "imagine" and not extra.get("dm"):
+            thread = await self._open_thread(job)
+            if thread is not None and reply.fallback and reply.notices:
+                await _quietly(thread.send(embed=embeds.notice_embed(reply.notices[0])))
+
+    async def fail(self, job: Job, error: UserError) -> None:
+        embed = embeds.failed_embed(prompt=job.payload["prompt"], user_id=job.user, error=error)
+        view = job_view(job.id, done=False) if error.retryable else None
+        await self._edit(job, embed=embed, view=view, attachments=[])
+
+    async def job_resumed(self, job: Job) -> None:
+        await self._edit(job, embed=embeds.notice_embed(RESUMED))
+
+    async def job_failed(self, job: Job, *, reason: str) -> None:
+        words = GONE.get(reason, NOT_RESUMED)
+        await self.fail(job, UserError("interrupted", f"{words} {NOT_CHARGED}", retryable=True))
+
+    # -- the announcer's port --------------------------------------------------
+    async def post_status(self, *, workspace: str, channel: str, text: str) -> None:
+        target = self.client.get_partial_messageable(int(channel))
+        await target.send(text, allowed_mentions=NO_PINGS)
+
+    # -- how ------------------------------------------------------------------
+    async def _edit(self, job: Job, *, must: bool = False, **fields: Any) -> None:
+        """Edit the status message: through the interaction while its token lasts, then
+        as the bot; if neither works, post a new message (``must``: else raise)."""
+        extra = _extra(job)
+        where, message = int(extra["where"]), int(extra["message"])
+        token, expires = extra.get("token"), float(extra.get("expires") or 0)
+        files: list[discord.File] = fields.get("attachments") or []
+        if token and time.time() < expires and self.client.application_id:
+            hook = discord.Webhook.partial(self.client.application_id, token, client=self.client)
+            try:
+                await hook.edit_message(message, allowed_mentions=NO_PINGS, **fields)
+                return
+            except discord.HTTPException as exc:
+                log.info(
+                    "job %s: interaction edit refused (%s); editing as the bot", job.id, exc.code
+                )
+                _rewind(files)
+        channel = self.client.get_partial_messageable(where)
+        try:
+            await channel.get_partial_message(message).edit(allowed_mentions=NO_PINGS, **fields)
+            return
+        except discord.HTTPException as exc:
+            if not must:
+                raise
+            log.info("job %s: status message not editable (%s); posting anew", job.id, exc.code)
+            _rewind(files)
+        fields.pop("attachments", None)
+        await channel.send(allowed_mentions=NO_PINGS, files=files, **fields)
+
+    async def _open_thread(self, job: Job) -> discord.Thread | None:
+        """The thread for edits, started from the job's message (its id is the thread's)."""
+        channel = self.client.get_channel(int(job.channel))
+        if not isinstance(channel, discord.TextChannel):
+            return None
+        name = (
+            (job.payload["prompt"][:90] + "…")
+            if len(job.payload["prompt"]) > 90
+            else job.payload["prompt"]
+        )
+        try:
+            return await channel.create_thread(
+                name=name or "imagine", message=discord.Object(int(job.thread))
+            )
+        except discord.HTTPException as exc:  # e.g. resumed: the thread already exists
+            log.info("job %s: no new thread (%s)", job.id, exc.code)
+            found = channel.guild.get_thread(int(job.thread))
+            return found
+
+
+def _rewind(files: list[discord.File]) -> None:
+    for f in files:
+        f.reset()
+
+
+def _extra(job: Job) -> dict[str, Any]:
+    return dict(job.payload.get("extra") or {})
+
+
+async def _quietly(call: Any) -> None:
+    try:
+        await call
+    except discord.HTTPException as exc:
+        log.warning("Discord call failed (%s)", exc.code)
