@@ -17,6 +17,7 @@ from typing import Any
 import discord
 import yarl
 from aiohttp import web
+from discord import app_commands
 from discord.ext import commands
 
 from adapters.compose import App
@@ -26,6 +27,7 @@ from adapters.discord.listeners import ImagineCog
 from adapters.discord.sink import DiscordSink
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.messages import user_error
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +54,35 @@ class ImagineBot(commands.Bot):
         await self.add_cog(self.imagine_cog)
         await self.add_cog(AdminCog(self.app.router, self.app.quotas, self.app.guilds, rate))
         self.add_dynamic_items(JobButton)
+        self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         if self.guild_ids:  # development: commands appear at once in these servers
             for gid in self.guild_ids:
                 guild = discord.Object(gid)
                 self.tree.copy_global_to(guild=guild)
-                await self.tree.sync(guild=guild)
+                try:
+                    await self.tree.sync(guild=guild)
+                except discord.HTTPException as exc:  # e.g. 50001: the bot isn't in it
+                    log.error("could not sync commands to server %s (%s)", gid, exc.code)
         else:
             await self.tree.sync()
+
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: thread edits are the imagine cog's listener."""
+
+    async def _on_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """Whatever broke, the person is answered (never with the exception's text)."""
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        log.error("command failed (%s)", type(cause).__name__, exc_info=cause)
+        words = user_error(cause).message
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(words, ephemeral=True)
+            else:
+                await interaction.response.send_message(words, ephemeral=True)
+        except discord.HTTPException as exc:
+            log.warning("could not tell the user (%s)", exc.code)
 
     async def on_job_button(
         self, interaction: discord.Interaction[Any], action: str, job_id: str
@@ -77,6 +101,7 @@ class DiscordPlatform:
     async def start(self) -> None:
         await self.bot.login(self._token)
         self._task = asyncio.create_task(self.bot.connect(reconnect=True), name="discord-gateway")
+        self._task.add_done_callback(_gateway_ended)
         ready = asyncio.create_task(self.bot.wait_until_ready())
         done, _ = await asyncio.wait(
             {self._task, ready}, timeout=READY_TIMEOUT_S, return_when="FIRST_COMPLETED"
@@ -110,6 +135,12 @@ class DiscordPlatform:
             self._task = None
 
 
+def _gateway_ended(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("Discord gateway stopped (%s); the bot no longer hears Discord",
+                  type(task.exception()).__name__)  # fmt: skip
+
+
 def build_discord(app: App, settings: Settings) -> DiscordPlatform | None:
     """The Discord platform if ``DISCORD_TOKEN`` is set, else None."""
     token = settings.lookup("DISCORD_TOKEN")
@@ -123,12 +154,10 @@ def build_discord(app: App, settings: Settings) -> DiscordPlatform | None:
         ids = [int(g) for g in (settings.lookup("DISCORD_GUILD_IDS") or "").split(",") if g.strip()]
     except ValueError:
         raise ConfigError("DISCORD_GUILD_IDS must be a comma list of server ids") from None
-    content = (settings.lookup("DISCORD_MESSAGE_CONTENT") or "true").strip().lower() not in (
-        "0",
-        "false",
-        "no",
-        "off",
-    )
+    flag = (settings.lookup("DISCORD_MESSAGE_CONTENT") or "true").strip().lower()
+    if flag not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ConfigError("DISCORD_MESSAGE_CONTENT must be true or false")
+    content = flag in ("1", "true", "yes", "on")
     platform = DiscordPlatform(ImagineBot(app, settings, guild_ids=ids, content=content), token)
     app.service.sinks["discord"] = platform.sink
     return platform

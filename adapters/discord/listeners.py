@@ -37,8 +37,8 @@ ASPECTS = ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:
 
 
 def workspace_of(guild: discord.abc.Snowflake | None, user: discord.abc.Snowflake) -> str:
-    """A guild's id; outside guilds (DMs) each user is their own workspace."""
-    return str(guild.id) if guild is not None else f"dm-{user.id}"
+    """A guild's id; all DMs share one workspace ("dm": one daily cap and budget)."""
+    return str(guild.id) if guild is not None else "dm"
 
 
 class ImagineCog(commands.Cog):
@@ -92,7 +92,11 @@ class ImagineCog(commands.Cog):
             "discord", ws, str(ch.parent_id), str(ch.id)
         ):
             channel, thread = str(ch.parent_id), str(ch.id)
-        elif message.reference is not None and message.reference.message_id is not None:
+        elif (
+            (message.guild is None or isinstance(ch, discord.Thread))
+            and message.reference is not None
+            and message.reference.message_id is not None
+        ):  # where there are no job threads, a reply to an image is its edit
             found = await jobs.thread_of_message(
                 "discord", ws, str(ch.id), str(message.reference.message_id)
             )
@@ -160,10 +164,14 @@ class ImagineCog(commands.Cog):
             )
         await interaction.response.defer()
         dm = bool((p.get("extra") or {}).get("dm"))
-        where = interaction.client.get_partial_messageable(int(job.channel if dm else job.thread))
-        said = await self._in_place(
-            where, cmd, job.channel, job.thread, f"button:{interaction.id}", kind, dm
-        )
+        where = await _home(interaction.client, job.thread, job.channel)
+        try:
+            said = await self._in_place(
+                where, cmd, job.channel, job.thread, f"button:{interaction.id}", kind, dm
+            )
+        except Exception as exc:  # e.g. no permission to post there: say so, privately
+            log.warning("button %s on job %s failed (%s)", action, job.id, type(exc).__name__)
+            said = user_error(exc).message
         if said is not None:
             await interaction.followup.send(said, ephemeral=True)
 
@@ -189,11 +197,13 @@ class ImagineCog(commands.Cog):
                 idempotency_key=f"interaction:{interaction.id}",
                 kind=kind,
             )
-        except ImagineError as exc:
+        except Exception as exc:
+            if not isinstance(exc, ImagineError):
+                log.error("could not queue a job (%s)", type(exc).__name__, exc_info=exc)
             await interaction.delete_original_response()
             await interaction.followup.send(user_error(exc).message, ephemeral=True)
             return
-        if ticket.position and ticket.position > 1:  # else the worker's own progress shows
+        if self.service.runner.position(ticket.job.id):  # still waiting: end "thinking…"
             await interaction.edit_original_response(embed=_queued(cmd, ticket))
 
     async def _in_place(
@@ -234,6 +244,20 @@ class ImagineCog(commands.Cog):
         if ticket.position and ticket.position > 1:
             await status.edit(embed=_queued(cmd, ticket))
         return None
+
+
+async def _home(client: discord.Client, thread: str, channel: str) -> discord.abc.Messageable:
+    """Where a job's thread lives: its Discord thread if one was opened (its id is the
+    first message's), else the channel itself (DMs, /imagine inside a thread, no
+    permission to open threads)."""
+    found = client.get_channel(int(thread))
+    if found is None:
+        try:
+            found = await client.fetch_channel(int(thread))
+        except discord.HTTPException:
+            found = None
+    target = found if isinstance(found, discord.Thread) else None
+    return target or client.get_partial_messageable(int(channel))
 
 
 def _queued(cmd: ImagineCommand, ticket: Ticket) -> discord.Embed:

@@ -29,6 +29,7 @@ from bot.progress import Progress, Stage
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 10 * 1024 * 1024
+THREAD_TIMEOUT_S = 15.0
 NO_PINGS = discord.AllowedMentions.none()
 RESUMED = "The bot restarted while this image was being made — picking it up again."
 GONE = {
@@ -76,10 +77,14 @@ class DiscordSink:
         await self._edit(
             job, embed=embed, attachments=[file], view=job_view(job.id, done=True), must=True
         )
-        if job.kind == "imagine" and not extra.get("dm"):
-            thread = await self._open_thread(job)
-            if thread is not None and reply.fallback and reply.notices:
-                await _quietly(thread.send(embed=embeds.notice_embed(reply.notices[0])))
+        if job.kind == "imagine" and not extra.get("dm"):  # the image is out: best effort
+            try:
+                async with asyncio.timeout(THREAD_TIMEOUT_S):
+                    thread = await self._open_thread(job)
+                    if thread is not None and reply.fallback and reply.notices:
+                        await thread.send(embed=embeds.notice_embed(reply.notices[0]))
+            except Exception as exc:
+                log.warning("job %s: no thread for edits (%s)", job.id, type(exc).__name__)
 
     async def fail(self, job: Job, error: UserError) -> None:
         embed = embeds.failed_embed(prompt=job.payload["prompt"], user_id=job.user, error=error)
@@ -133,11 +138,8 @@ class DiscordSink:
         channel = self.client.get_channel(int(job.channel))
         if not isinstance(channel, discord.TextChannel):
             return None
-        name = (
-            (job.payload["prompt"][:90] + "…")
-            if len(job.payload["prompt"]) > 90
-            else job.payload["prompt"]
-        )
+        words = " ".join(job.payload["prompt"].split())
+        name = words[:90] + "…" if len(words) > 90 else words
         try:
             return await channel.create_thread(
                 name=name or "imagine", message=discord.Object(int(job.thread))

@@ -105,3 +105,37 @@ async def test_usage_shows_the_server_and_the_caller(tmp_path: Path, monkeypatch
         (callback,) = [c for c in w.discord.callbacks if c["token"] == interaction["token"]]
         shown = str(callback["data"]["embeds"])
         assert callback["data"]["flags"] & 64 and "1 image" in shown and "100" in shown
+
+
+async def test_imagine_inside_a_thread_can_still_be_varied(tmp_path: Path, monkeypatch) -> None:
+    async with discord_world(tmp_path, monkeypatch) as w:
+        first = await w.finished(await w.discord.slash("imagine", {"prompt": "a fox"}))
+        thread = int(first["id"])
+        await w.discord.wait_for(lambda: w.discord.store.channel(thread))
+        inner = await w.discord.slash("imagine", {"prompt": "a hare"}, channel=thread)
+        msg = await w.finished(inner)
+        vary = next(
+            c["custom_id"]
+            for r in msg["components"]
+            for c in r["components"]
+            if ":vary:" in c["custom_id"]
+        )
+        await w.discord.click(vary, msg["id"])
+        varied = await w.discord.wait_for(
+            lambda: [
+                m
+                for m in w.discord.messages(thread)
+                if m.get("attachments") and m["id"] != msg["id"]
+            ]
+        )
+        assert "v2" in str(varied[-1]["embeds"]) and len(w.sandbox.calls) == 3
+
+
+async def test_a_reply_in_the_channel_is_not_an_edit(tmp_path: Path, monkeypatch) -> None:
+    async with discord_world(tmp_path, monkeypatch) as w:
+        msg = await w.finished(await w.discord.slash("imagine", {"prompt": "a fox"}))
+        await w.discord.user_message(
+            w.discord.channel_id, "nice one!", author=w.discord.bob, message_reference=msg["id"]
+        )
+        await asyncio.sleep(0.5)
+        assert len(w.sandbox.calls) == 1
