@@ -10,6 +10,10 @@ from bot.domain import Attempt, ImageResult
 from bot.messages import notices
 from bot.sessions import ThreadKey
 
+# What Vary and Upscale 4K ask of the model, as the next turn of the image's thread.
+VARY_PROMPT = "Make a variation of this image: keep the subject and composition, vary the details."
+UPSCALE_PROMPT = "Render this same image again at 4K resolution, keeping every detail."
+
 
 @dataclass(frozen=True, slots=True)
 class Requester:

@@ -61,6 +61,26 @@ INPUT = {
 }
 
 
+JOB_RESUMED = "The bot restarted while this image was being made — picking it up again."
+JOB_GONE = "That image is no longer available."
+_INTERRUPTED = {
+    "billed": "The bot restarted just as this image was finished, so it couldn't be posted.",
+    "crash_loop": "This request stopped the bot several times, so it was given up.",
+}
+
+
+def job_interrupted(reason: str) -> UserError:
+    """What a thread is told when a restart ended its job (``bot.scheduler`` reasons)."""
+    words = _INTERRUPTED.get(
+        reason, "The bot restarted while this image was being made and couldn't finish it."
+    )
+    return UserError(
+        "interrupted",
+        f"{words} Nothing was charged for it — press Retry or run /imagine again.",
+        retryable=True,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class UserError:
     code: str  # stable, machine-readable: safety_blocked, all_models_failed, …

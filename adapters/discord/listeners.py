@@ -21,18 +21,15 @@ from discord.ext import commands
 
 from adapters.discord import embeds
 from adapters.discord.sink import DEFAULT_LIMIT, NO_PINGS
-from bot.commands import ImagineCommand, Requester
+from bot.commands import UPSCALE_PROMPT, VARY_PROMPT, ImagineCommand, Requester
 from bot.errors import ImagineError, InputError
-from bot.messages import user_error
+from bot.messages import JOB_GONE, user_error
 from bot.service import ImagineService, Ticket
 from bot.validate import MAX_REFERENCE_BYTES, build_request
 
 log = logging.getLogger(__name__)
 
 TOKEN_LIFE_S = 14 * 60  # Discord's 15 minutes, with a margin
-VARY_PROMPT = "Make a variation of this image: keep the subject and composition, vary the details."
-UPSCALE_PROMPT = "Render this same image again at 4K resolution, keeping every detail."
-GONE = "That image is no longer available."
 ASPECTS = ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9"]
 
 
@@ -137,7 +134,7 @@ class ImagineCog(commands.Cog):
         job = await self.service.jobs.get(job_id)
         ws = workspace_of(interaction.guild, interaction.user)
         if job is None or job.platform != "discord" or job.workspace != ws:
-            await interaction.response.send_message(GONE, ephemeral=True)
+            await interaction.response.send_message(JOB_GONE, ephemeral=True)
             return
         who, p = Requester("discord", ws, str(interaction.user.id)), job.payload
         if action == embeds.RETRY and job.kind == "imagine":

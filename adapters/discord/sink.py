@@ -23,7 +23,7 @@ from adapters.discord import embeds
 from adapters.discord.fit import fit_upload
 from bot.commands import Reply
 from bot.jobs import Job
-from bot.messages import UserError
+from bot.messages import JOB_RESUMED, UserError, job_interrupted
 from bot.progress import Progress, Stage
 
 log = logging.getLogger(__name__)
@@ -31,13 +31,6 @@ log = logging.getLogger(__name__)
 DEFAULT_LIMIT = 10 * 1024 * 1024
 THREAD_TIMEOUT_S = 15.0
 NO_PINGS = discord.AllowedMentions.none()
-RESUMED = "The bot restarted while this image was being made — picking it up again."
-GONE = {
-    "crash_loop": "This request stopped the bot several times, so it was given up.",
-    "billed": "The bot restarted just as this image was finished, so it couldn't be posted.",
-}
-NOT_RESUMED = "The bot restarted while this image was being made and couldn't finish it."
-NOT_CHARGED = "Nothing was charged for it — press Retry or run /imagine again."
 
 
 def job_view(job_id: str, *, done: bool) -> discord.ui.View:
@@ -92,11 +85,10 @@ class DiscordSink:
         await self._edit(job, embed=embed, view=view, attachments=[])
 
     async def job_resumed(self, job: Job) -> None:
-        await self._edit(job, embed=embeds.notice_embed(RESUMED))
+        await self._edit(job, embed=embeds.notice_embed(JOB_RESUMED))
 
     async def job_failed(self, job: Job, *, reason: str) -> None:
-        words = GONE.get(reason, NOT_RESUMED)
-        await self.fail(job, UserError("interrupted", f"{words} {NOT_CHARGED}", retryable=True))
+        await self.fail(job, job_interrupted(reason))
 
     # -- the announcer's port --------------------------------------------------
     async def post_status(self, *, workspace: str, channel: str, text: str) -> None:

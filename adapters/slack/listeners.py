@@ -25,16 +25,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.options import parse
-from bot.commands import ImagineCommand, Requester
+from bot.commands import UPSCALE_PROMPT, VARY_PROMPT, ImagineCommand, Requester
 from bot.errors import ImagineError, InputError
-from bot.messages import user_error
+from bot.messages import JOB_GONE, user_error
 from bot.service import ImagineService, Ticket
 from bot.validate import MAX_REFERENCE_BYTES, build_request
 
 log = logging.getLogger(__name__)
 
-VARY_PROMPT = "Make a variation of this image: keep the subject and composition, vary the details."
-UPSCALE_PROMPT = "Render this same image again at 4K resolution, keeping every detail."
 NOT_IN_CHANNEL = "I can't post in this channel yet — invite me with `/invite @imagine-bot`."
 SLACK_TROUBLE = "Slack didn't let me post the image's message just now — please try again."
 CANT_POST = {
@@ -134,7 +132,7 @@ class Listeners:
         team = (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id", "")
         job = await self.service.jobs.get(action.get("value", ""))
         if job is None or job.platform != "slack" or job.workspace != team:
-            await self._tell(client, channel, user, None, "That image is no longer available.")
+            await self._tell(client, channel, user, None, JOB_GONE)
             return
         who, p = Requester("slack", team, user), job.payload
         refs = tuple(

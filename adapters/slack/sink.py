@@ -17,18 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks
 from bot.commands import Reply
 from bot.jobs import Job
-from bot.messages import UserError
+from bot.messages import JOB_RESUMED, UserError, job_interrupted
 from bot.progress import Progress, Stage
 
 log = logging.getLogger(__name__)
-
-RESUMED = "The bot restarted while this image was being made — picking it up again."
-GONE = {
-    "billed": "The bot restarted just as this image was finished, so it couldn't be posted.",
-    "crash_loop": "This request stopped the bot several times, so it was given up.",
-    "not_resumed": "The bot restarted while this image was being made and couldn't finish it.",
-}
-NOT_CHARGED = "Nothing was charged for it — press Retry or run /imagine again."
 
 
 def status_ts(job: Job) -> str:
@@ -83,12 +75,10 @@ class SlackSink:
         )
 
     async def job_resumed(self, job: Job) -> None:
-        await self._say_in_thread(job, RESUMED)
+        await self._say_in_thread(job, JOB_RESUMED)
 
     async def job_failed(self, job: Job, *, reason: str) -> None:
-        words = GONE.get(reason, GONE["not_resumed"])
-        error = UserError("interrupted", f"{words} {NOT_CHARGED}", retryable=True)
-        await self.fail(job, error)
+        await self.fail(job, job_interrupted(reason))
 
     async def _say_in_thread(self, job: Job, words: str) -> None:
         text, body = blocks.notice_text(words)
