@@ -137,10 +137,24 @@ async def serve(
 
 
 async def run(settings: Settings) -> int:
+    """Until SIGTERM / SIGINT (graceful); a second signal stops at once (jobs cut off
+    then resume at the next start)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            stop.set()
+        elif main is not None:
+            log.warning("second signal: stopping now; unfinished jobs resume at the next start")
+            main.cancel()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await serve(settings, stop=stop)
+            loop.add_signal_handler(sig, on_signal)
+    try:
+        await serve(settings, stop=stop)
+    except asyncio.CancelledError:
+        return 1
     return 0

@@ -81,7 +81,9 @@ def _why(outcome: Outcome) -> str:
 
 
 class ProgressPump:
-    """Sends events to ``send`` one at a time, in order, from one owned task."""
+    """Sends events to ``send`` one at a time, in order, from one owned task; events
+    that queued up behind a slow send collapse into the newest (a chat message shows
+    one state; fewer edits also keep clear of the platforms' rate limits)."""
 
     def __init__(self, send: Callable[[Progress], Awaitable[None]]) -> None:
         self._send = send
@@ -96,6 +98,9 @@ class ProgressPump:
     async def _drain(self) -> None:
         while True:
             event = await self._queue.get()
+            while not self._queue.empty():  # only the newest state is worth showing
+                self._queue.task_done()
+                event = self._queue.get_nowait()
             try:
                 async with asyncio.timeout(SEND_TIMEOUT_S):
                     await self._send(event)

@@ -160,20 +160,26 @@ class JobRunner:
     def running(self) -> list[Job]:
         return list(self._active.values())
 
-    def _ready(self) -> str | None:
-        """The next tenant to serve: first in turn that is under its running cap."""
+    def _ready(self) -> tuple[str, Job] | None:
+        """The next job to run: from the first tenant in turn that is under its running
+        cap, its oldest job whose thread is not busy (edits to one thread run one at a
+        time anyway; waiting on it must not hold a worker another thread could use)."""
+        busy = {_thread(job) for job in self._active.values()} - {None}
         for tenant in self._turns:
-            if not self._per_tenant or self._running_of(tenant) < self._per_tenant:
-                return tenant
+            if self._per_tenant and self._running_of(tenant) >= self._per_tenant:
+                continue
+            for job in self._queues[tenant]:
+                if _thread(job) not in busy:
+                    return tenant, job
         return None
 
     def _running_of(self, tenant: str) -> int:
         return sum(1 for job in self._active.values() if job.tenant == tenant)
 
-    def _take(self, tenant: str) -> Job:
+    def _take(self, tenant: str, job: Job) -> Job:
         self._turns.remove(tenant)
         queue = self._queues[tenant]
-        job = queue.popleft()
+        queue.remove(job)
         self._waiting.discard(job.id)
         if queue:
             self._turns.append(tenant)
@@ -210,12 +216,12 @@ class JobRunner:
 
     async def _work(self) -> None:
         while True:
-            while (tenant := self._ready()) is None and not self._closing:
+            while (ready := self._ready()) is None and not self._closing:
                 self._wake.clear()
                 await self._wake.wait()
-            if self._closing or tenant is None:
+            if self._closing or ready is None:
                 return
-            job = self._take(tenant)
+            job = self._take(*ready)
             self._active[job.id] = job
             try:
                 await self._run(job)
@@ -313,6 +319,11 @@ class JobRunner:
         if not (resume(job) if callable(resume) else resume):
             return REASON_NOT_RESUMED
         return None
+
+
+def _thread(job: Job) -> tuple[str, str, str, str] | None:
+    """The conversation a job continues (None: it starts none)."""
+    return (job.platform, job.workspace, job.channel, job.thread) if job.thread else None
 
 
 async def _tell(notice: Awaitable[None], job: Job) -> None:

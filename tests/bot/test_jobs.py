@@ -60,13 +60,18 @@ class Notices:
 
 
 async def submit(
-    target: JobStore | JobRunner, workspace: str, n: int = 0, key: str | None = None
+    target: JobStore | JobRunner,
+    workspace: str,
+    n: int = 0,
+    key: str | None = None,
+    thread: str | None = None,
 ) -> Job:
+    """A job in its own thread (like each /imagine), unless ``thread`` is given."""
     job, _ = await target.submit(
         platform="discord",
         workspace=workspace,
         channel="c1",
-        thread="t1",
+        thread=thread or f"t-{workspace}-{n}",
         user="u1",
         kind="imagine",
         payload={"prompt": f"{workspace}-{n}", "n": n},
@@ -435,3 +440,21 @@ async def test_a_notifier_that_fails_does_not_stop_recovery(jobs: JobStore, quot
     assert (report.resumed, report.failed) == ((first.id,), (second.id,))
     assert await state(jobs, second) is JobState.FAILED
     await runner.aclose()
+
+
+async def test_edits_to_a_busy_thread_do_not_hold_a_worker(jobs: JobStore, quotas: Quotas) -> None:
+    seen: list[str] = []
+    gate = asyncio.Event()
+    runner = JobRunner(jobs, quotas, handler=delivering(jobs, seen, gate), concurrency=2)
+    for n in range(3):  # three edits to one thread, then a job in another thread
+        await submit(runner, "A", n, thread="t1")
+    other = await submit(runner, "A", 9, thread="t2")
+    await runner.start()
+    try:
+        await asyncio.sleep(0.05)
+        assert seen == ["A-0", "A-9"]  # the second worker skipped the busy thread
+        gate.set()
+        await asyncio.wait_for(runner.join(), 5)
+    finally:
+        await runner.aclose()
+    assert seen == ["A-0", "A-9", "A-1", "A-2"] and other.thread == "t2"  # edits in order
