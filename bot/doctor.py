@@ -54,7 +54,34 @@ async def doctor(args: Any, settings: Settings, wiring: Wiring, out: Output) -> 
             checks.append((FAIL, "no usable model: set GEMINI_API_KEY and/or OPENAI_API_KEY"))
     finally:
         await router.aclose()
+    checks.extend(platform_checks(settings))
     return _report(out, checks)
+
+
+def platform_checks(settings: Settings) -> list[tuple[str, str]]:
+    """Which chat platforms ``imagine-bot run`` would start, and how (tokens never shown)."""
+    look = settings.lookup
+    found: list[tuple[str, str]] = []
+    if look("SLACK_BOT_TOKEN"):
+        app_token, secret = look("SLACK_APP_TOKEN"), look("SLACK_SIGNING_SECRET")
+        if app_token and not app_token.startswith("xapp-"):
+            found.append((FAIL, "Slack: SLACK_APP_TOKEN is not an app-level token (xapp-…)"))
+        elif app_token:
+            found.append((OK, "Slack: Socket Mode (SLACK_APP_TOKEN set; no public URL needed)"))
+        elif secret:
+            where = f"{settings.imagine_http_host}:{settings.imagine_http_port}/slack/events"
+            found.append((OK, f"Slack: HTTP mode, requests signed, served at {where}"))
+        else:
+            missing = "Slack: SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN nor "
+            found.append((FAIL, missing + "SLACK_SIGNING_SECRET is"))
+    if look("DISCORD_TOKEN"):
+        guilds = look("DISCORD_GUILD_IDS")
+        sync = f"commands synced to servers {guilds}" if guilds else "commands synced globally"
+        found.append((OK, f"Discord: DISCORD_TOKEN set, {sync}"))
+    if not found:
+        none = "no chat platform configured: `imagine-bot run` needs SLACK_BOT_TOKEN "
+        found.append((WARN, none + "and/or DISCORD_TOKEN (the CLI works without)"))
+    return found
 
 
 def _report(out: Output, checks: list[tuple[str, str]]) -> int:

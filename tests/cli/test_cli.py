@@ -127,6 +127,20 @@ def test_doctor(cli) -> None:
     assert "GEMINI_API_KEY is not set" in bad.stdout and "no usable model" in bad.stdout
 
 
+def test_doctor_says_which_chat_platforms_would_start(cli) -> None:
+    token = "xoxb-not-a-real-token-1234567890"
+    assert "no chat platform configured" in cli("doctor").stdout
+    socket = cli("doctor", SLACK_BOT_TOKEN=token, SLACK_APP_TOKEN="xapp-1-abc")
+    assert "Slack: Socket Mode" in socket.stdout and token not in socket.stdout
+    half = cli("doctor", SLACK_BOT_TOKEN=token)
+    assert half.code == 1 and "neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET" in half.stdout
+    both = cli(
+        "doctor", "--json", SLACK_BOT_TOKEN=token, SLACK_SIGNING_SECRET="s", DISCORD_TOKEN="d"
+    )
+    said = [c["message"] for c in both.json["checks"]]
+    assert any("HTTP mode" in m for m in said) and any("Discord" in m for m in said)
+
+
 def test_no_keys_means_a_clear_failure(cli) -> None:
     run = cli("imagine", "x", "--json", GEMINI_API_KEY="<unset>", OPENAI_API_KEY="<unset>")
     assert run.code == 1 and run.json["error"] == "misconfigured"
