@@ -210,6 +210,18 @@ class JobStore:
             raise LookupError(f"job {job.id}: reference images missing: {sorted(missing)}")
         return tuple(found[sha] for sha in job.references)
 
+    async def place(self, job_id: str, *, thread: str, extra: Mapping[str, Any]) -> Job:
+        """Where a just-accepted job shows: its thread and the adapter's notes about it
+        (``payload.extra``). Only while it is queued."""
+        await self._store.execute(
+            "UPDATE jobs SET thread = ?, payload = json_set(payload, '$.extra', json(?))"
+            " WHERE id = ? AND state = 'queued'",
+            (thread, json.dumps(dict(extra)), job_id),
+        )
+        job = await self.get(job_id)
+        assert job is not None  # jobs are never deleted
+        return job
+
     # -- state changes: one conditional UPDATE each; False if the job was not in the old state
     async def mark_running(self, job_id: str) -> bool:
         return await self._move(

@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.commands import ImagineCommand, Reply, Requester
 from bot.domain import Attempt, GenerationRequest
@@ -46,6 +47,9 @@ NO_PLATFORM = "no_platform"  # error code: the job's platform is not running her
 DELIVERY_FAILED = "delivery_failed"  # error code: the platform would not take the image
 TELL_TIMEOUT_S = 10.0
 DELIVER_TIMEOUT_S = 60.0
+
+
+Place = Callable[[Job], Awaitable[tuple[str, dict[str, Any]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +130,16 @@ class ImagineService:
         thread: str,
         idempotency_key: str | None,
         kind: str = "imagine",
+        place: Place | None = None,
     ) -> Ticket:
         """Queue ``cmd`` as a job whose images go to ``thread`` (its session's key).
 
         Raises InputError / QuotaExceeded with nothing queued or reserved. The
-        same ``idempotency_key`` again returns the first job (``created=False``)."""
+        same ``idempotency_key`` again returns the first job (``created=False``).
+        ``place(job)``, if given, runs once the job is accepted and reserved and before
+        it is queued: the platform posts the job's message there and returns the
+        thread (``""``: keep ``thread``) and its notes (``extra``) — so a refused
+        request never shows in the channel."""
         cmd, request, estimate = await self._prepare(cmd)
         who = cmd.requester
         if self.runner.closed:
@@ -157,6 +166,9 @@ class ImagineService:
                 job_id=job.id,
                 hold_slot=False,  # the runner caps a workspace's running jobs instead
             )
+            if place is not None:
+                where, extra = await place(job)
+                job = await self.jobs.place(job.id, thread=where or thread, extra=extra)
             self.runner.enqueue(job)
         except BaseException as exc:  # no job may stay queued that nobody will run
             code = user_error(exc).code if isinstance(exc, ImagineError) else "internal"

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -27,6 +27,7 @@ from adapters.slack import blocks
 from adapters.slack.options import parse
 from bot.commands import UPSCALE_PROMPT, VARY_PROMPT, ImagineCommand, Requester
 from bot.errors import ImagineError, InputError
+from bot.jobs import Job
 from bot.messages import JOB_GONE, user_error
 from bot.service import ImagineService, Ticket
 from bot.validate import MAX_REFERENCE_BYTES, build_request
@@ -164,41 +165,45 @@ class Listeners:
         key: str,
         kind: str,
     ) -> str:
-        """Post the status message, queue the job; what to tell the requester."""
-        text, body = blocks.job_blocks(prompt=cmd.prompt, user=cmd.requester.user, state="Queued")
-        try:
-            posted = await client.chat_postMessage(
+        """Queue the job; once it is accepted, post its status message (so a refused
+        request never shows in the channel). What to tell the requester."""
+        posted: list[str] = []
+
+        async def place(job: Job) -> tuple[str, dict[str, Any]]:
+            text, body = blocks.job_blocks(
+                prompt=cmd.prompt, user=cmd.requester.user, state="Queued"
+            )
+            answer = await client.chat_postMessage(
                 channel=channel, thread_ts=thread, text=text, blocks=body
+            )
+            posted.append(answer["ts"])
+            return thread or answer["ts"], {"status_ts": answer["ts"]}
+
+        try:
+            ticket = await self.service.submit(
+                cmd,
+                channel=channel,
+                thread=thread or "",
+                idempotency_key=key,
+                kind=kind,
+                place=place,
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             log.warning("could not post in %s (%s)", channel, error)
             return CANT_POST.get(error, SLACK_TROUBLE)
-        except Exception as exc:
-            log.warning("could not post in %s (%s)", channel, type(exc).__name__)
-            return SLACK_TROUBLE
-        ts = posted["ts"]
-        try:
-            ticket = await self.service.submit(
-                _with_status(cmd, ts),
-                channel=channel,
-                thread=thread or ts,
-                idempotency_key=key,
-                kind=kind,
-            )
         except ImagineError as exc:
-            await _quietly(client.chat_delete(channel=channel, ts=ts))
             return user_error(exc).message
         except BaseException as exc:  # never leave a "Queued" message without a job
-            await _quietly(client.chat_delete(channel=channel, ts=ts))
+            for ts in posted:
+                await _quietly(client.chat_delete(channel=channel, ts=ts))
             if not isinstance(exc, Exception):
                 raise
             log.error("could not queue a job (%s)", type(exc).__name__, exc_info=exc)
             return user_error(exc).message
-        if not ticket.created:  # Slack delivered this again: the first status message stands
-            await _quietly(client.chat_delete(channel=channel, ts=ts))
+        if not ticket.created:  # Slack delivered this again: the first job stands
             return "Already on it."
-        return await self._queued(client, ticket, cmd, channel, ts)
+        return await self._queued(client, ticket, cmd, channel, posted[0])
 
     async def _queued(
         self, client: AsyncWebClient, ticket: Ticket, cmd: ImagineCommand, channel: str, ts: str
@@ -241,10 +246,6 @@ class Listeners:
                 channel=channel, user=user, thread_ts=thread, text=text, blocks=body
             )
         )
-
-
-def _with_status(cmd: ImagineCommand, ts: str) -> ImagineCommand:
-    return replace(cmd, extra={"status_ts": ts})
 
 
 def _unescape(text: str) -> str:

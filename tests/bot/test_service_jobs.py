@@ -225,3 +225,29 @@ async def test_a_job_cut_off_by_a_restart_is_resumed_and_billed_once(tmp_path: P
         await second.quotas.aclose()
         await second.store.close()
         await w.store.close()
+
+
+async def test_a_job_is_placed_before_it_is_queued(world: World) -> None:
+    async def place(job: Job) -> tuple[str, dict]:
+        assert world.service.runner.position(job.id) is None  # not queued yet
+        return "9.9", {"status_ts": "9.9"}
+
+    ticket = await world.service.submit(
+        ImagineCommand(WHO, "a fox"), channel="C1", thread="", idempotency_key="E1", place=place
+    )
+    assert ticket.job.thread == "9.9" and ticket.job.payload["extra"] == {"status_ts": "9.9"}
+    await world.service.runner.join()
+    assert ticket.job.id in world.sink.delivered
+
+
+async def test_a_placement_that_fails_leaves_nothing_queued_or_reserved(world: World) -> None:
+    async def place(job: Job) -> tuple[str, dict]:
+        raise ConnectionError("chat API down")
+
+    with pytest.raises(ConnectionError):
+        await world.service.submit(
+            ImagineCommand(WHO, "a fox"), channel="C1", thread="", idempotency_key="E2", place=place
+        )
+    assert await world.service.jobs.unfinished() == []
+    usage = await world.quotas.usage(WHO.ledger_key)
+    assert usage.reserved_usd == 0 and usage.images_reserved == 0 and world.provider.calls == []

@@ -107,6 +107,8 @@ async def test_quota_refusal_calls_no_model(platform: str, tmp_path: Path, monke
         refused = await d.imagine("two")
         assert "daily images limit is reached (1 of 1)" in refused.private
         assert "resets" in refused.private
+        if platform == "slack":  # the refused prompt never appeared in the channel
+            assert refused.handle is None and not d.w.slack.deleted
         await asyncio.sleep(0.3)
         assert len(d.sandbox.calls) == 1
 
