@@ -1,5 +1,5 @@
 """Progress of one job, as people see it: queued #n → generating on X → fell back
-to Y → done.
+to Y (then the image itself, or a failure, which the sink shows its own way).
 
 The router reports each call as it is sent (``on_attempt(model, earlier)``);
 ``ProgressTracker`` turns that into ``Progress`` events and ``ProgressPump``
@@ -28,7 +28,6 @@ class Stage(StrEnum):
     QUEUED = "queued"
     GENERATING = "generating"
     FELL_BACK = "fell_back"
-    DONE = "done"
     FAILED = "failed"
 
 
@@ -48,8 +47,6 @@ class Progress:
             return f"Generating with {self.model}…"
         if self.stage is Stage.FELL_BACK:
             return f"{self.previous} {self.why} — trying {self.model}…"
-        if self.stage is Stage.DONE:
-            return f"Done with {self.model}"
         return "Failed"
 
 

@@ -27,11 +27,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Protocol
 
-from bot.domain import ImageInput
 from bot.jobs import Job, JobState, JobStore
 from bot.quotas import Quotas
 
@@ -94,37 +93,9 @@ class JobRunner:
         self._closing = False
 
     # -- queue -----------------------------------------------------------------
-    async def submit(
-        self,
-        *,
-        platform: str,
-        workspace: str,
-        channel: str,
-        thread: str,
-        user: str,
-        kind: str,
-        payload: Mapping[str, Any],
-        idempotency_key: str | None,
-        references: Sequence[ImageInput] = (),
-    ) -> tuple[Job, bool]:
-        """``JobStore.submit``, and queue the job if it is new (a redelivery is not)."""
-        job, created = await self._jobs.submit(
-            platform=platform,
-            workspace=workspace,
-            channel=channel,
-            thread=thread,
-            user=user,
-            kind=kind,
-            payload=payload,
-            idempotency_key=idempotency_key,
-            references=references,
-        )
-        if created:
-            self.enqueue(job)
-        return job, created
-
     def enqueue(self, job: Job) -> None:
-        """Queue a job that is ``queued`` in the database (again: no-op)."""
+        """Queue a job that is ``queued`` in the database (again: no-op). Jobs are
+        created by ``JobStore.submit``; ``ImagineService.submit`` reserves, then queues."""
         if self._closing:
             raise RuntimeError("the job runner is closed")
         if job.state is not JobState.QUEUED:

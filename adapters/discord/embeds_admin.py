@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 import discord
 
 from bot.guild_settings import GuildConfig
-from bot.quotas import Limits, Tally, Usage
+from bot.quotas import Limits, Usage
+from bot.usage_text import budget, usage_view
 
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
@@ -80,60 +80,23 @@ def fold(lines: Iterable[str], what: str, limit: int = FIELD_VALUE_MAX) -> str:
 
 
 # -- /imagine-usage --------------------------------------------------------------------
-def _utc(when: datetime) -> str:
-    return f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def _usd(amount: float) -> str:
-    return f"${amount:,.2f}"
-
-
-def _images(n: int) -> str:
-    return f"{n} image" + ("" if n == 1 else "s")
-
-
-def _sum(tallies: Iterable[Tally]) -> Tally:
-    items = list(tallies)
-    return Tally(
-        images_today=sum(t.images_today for t in items),
-        images_month=sum(t.images_month for t in items),
-        spent_usd=sum(t.spent_usd for t in items),
-    )
-
-
 def usage_embed(
     *, workspace: Usage, mine: Usage, limits: Limits, rate: str | None
 ) -> discord.Embed:
     """The server's day and month against its limits, the caller's share, and per model."""
-    today = _images(workspace.images_today)
-    today += f" of {limits.daily_images}" if limits.daily_images else " (no daily limit)"
-    if workspace.images_reserved:
-        today += f" + {workspace.images_reserved} in progress"
-    spent = _usd(workspace.spent_usd)
-    budget = limits.monthly_budget_usd
-    spent += f" of {_usd(budget)}" if budget else " (no monthly budget)"
-    if workspace.reserved_usd:
-        spent += f" + {_usd(workspace.reserved_usd)} reserved"
-    you = _sum(mine.by_user.values())
+    v = usage_view(workspace=workspace, mine=mine, limits=limits, rate=rate)
     embed = discord.Embed(title="Image usage", description="**This server**", colour=INFO)
     for name, value in (
-        ("Server images today", f"{today}\nResets {_utc(workspace.daily_resets_at)}"),
-        ("Server spend this month", f"{spent}\nResets {_utc(workspace.monthly_resets_at)}"),
-        ("You today", _images(you.images_today)),
-        ("You this month", f"{_images(you.images_month)} · {_usd(you.spent_usd)}"),
+        ("Server images today", f"{v.today}\nResets {v.daily_resets}"),
+        ("Server spend this month", f"{v.spent}\nResets {v.monthly_resets}"),
+        ("You today", v.you_today),
+        ("You this month", v.you_month),
     ):
         embed.add_field(name=name, value=clip(value, FIELD_VALUE_MAX))
-    if workspace.by_model:
-        lines = [
-            f"{code(model)} — {t.images_today} today · {_images(t.images_month)} this month"
-            f" · {_usd(t.spent_usd)}"
-            for model, t in sorted(workspace.by_model.items())
-        ]
+    if v.by_model:
+        lines = [f"{code(model)} — {line}" for model, line in v.by_model]
         embed.add_field(name="By model, this month", value=fold(lines, "models"), inline=False)
-    notes = [f"Per-person rate limit: {rate}" if rate else "No per-person rate limit"]
-    if workspace.in_flight:
-        notes.append(f"{workspace.in_flight} generating now")
-    embed.set_footer(text=clip(" · ".join(notes), FOOTER_MAX))
+    embed.set_footer(text=clip(" · ".join(v.notes), FOOTER_MAX))
     return embed
 
 
@@ -147,13 +110,12 @@ def admin_show_embed(cfg: GuildConfig, limits: Limits, chain_default: list[str])
     chain = list(cfg.models) if cfg.models else chain_default
     origin = "set for this server" if cfg.models else "the default"
     models = " → ".join(code(m) for m in chain) or "none"
-    budget = _usd(limits.monthly_budget_usd) if limits.monthly_budget_usd else "unlimited"
     admins = ", ".join(mention(a) for a in sorted(cfg.admins)) or "none"
     embed = discord.Embed(title="imagine-bot settings", description="**This server**", colour=INFO)
     for name, value, inline in (
         ("Status channel", status, True),
         ("Daily images", str(limits.daily_images or "unlimited"), True),
-        ("Monthly budget", budget, True),
+        ("Monthly budget", budget(limits), True),
         ("Safety failover", "on" if cfg.safety_failover else "off", True),
         (f"Models ({origin})", models, False),
         ("Admins", admins, False),

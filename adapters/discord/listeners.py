@@ -83,6 +83,9 @@ class ImagineCog(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or not isinstance(message.author, discord.abc.User):
             return
+        text = " ".join(re.sub(r"<@!?\d+>", " ", message.content).split())
+        if not text and not message.attachments:
+            return  # without the message-content intent Discord sends no text: nothing to do
         jobs, ch = self.service.jobs, message.channel
         ws = workspace_of(message.guild, message.author)
         if isinstance(ch, discord.Thread) and await jobs.in_thread(
@@ -102,9 +105,6 @@ class ImagineCog(commands.Cog):
             channel, thread = str(ch.id), found
         else:
             return
-        text = " ".join(re.sub(r"<@!?\d+>", " ", message.content).split())
-        if not text and not message.attachments:
-            return  # without the message-content intent Discord sends no text: nothing to do
         who = Requester("discord", ws, str(message.author.id))
         try:
             for a in message.attachments:

@@ -50,7 +50,7 @@ class DiscordSink:
 
     # -- the job's status message ----------------------------------------------
     async def progress(self, job: Job, event: Progress) -> None:
-        if event.stage in (Stage.DONE, Stage.FAILED):
+        if event.stage is Stage.FAILED:
             return
         embed = embeds.job_embed(
             prompt=job.payload["prompt"], user_id=job.user, state=event.describe()

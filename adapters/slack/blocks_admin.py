@@ -5,9 +5,6 @@ Limits of 0 mean unlimited (as in ``bot.quotas``); times are shown in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
-
 from adapters.slack.blocks_kit import (
     Block,
     Message,
@@ -22,7 +19,8 @@ from adapters.slack.blocks_kit import (
     section,
 )
 from bot.guild_settings import GuildConfig
-from bot.quotas import Limits, Tally, Usage
+from bot.quotas import Limits, Usage
+from bot.usage_text import budget, usage_view
 
 ADMIN_COMMANDS = (
     ("show", "see this workspace's settings"),
@@ -34,59 +32,21 @@ ADMIN_COMMANDS = (
 )
 
 
-def _utc(when: datetime) -> str:
-    return f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def _usd(amount: float) -> str:
-    return f"${amount:,.2f}"
-
-
-def _images(n: int) -> str:
-    return f"{n} image" + ("" if n == 1 else "s")
-
-
-def _sum(tallies: Iterable[Tally]) -> Tally:
-    items = list(tallies)
-    return Tally(
-        images_today=sum(t.images_today for t in items),
-        images_month=sum(t.images_month for t in items),
-        spent_usd=sum(t.spent_usd for t in items),
-    )
-
-
 def usage_blocks(*, workspace: Usage, mine: Usage, limits: Limits, rate: str | None) -> Message:
     """The workspace's day and month against its limits, the caller's share, and per model."""
-    today = _images(workspace.images_today)
-    cap = limits.daily_images
-    today += f" of {cap}" if cap else " (no daily limit)"
-    if workspace.images_reserved:
-        today += f" + {workspace.images_reserved} in progress"
-    spent = _usd(workspace.spent_usd)
-    budget = limits.monthly_budget_usd
-    spent += f" of {_usd(budget)}" if budget else " (no monthly budget)"
-    if workspace.reserved_usd:
-        spent += f" + {_usd(workspace.reserved_usd)} reserved"
-    you = _sum(mine.by_user.values())
+    v = usage_view(workspace=workspace, mine=mine, limits=limits, rate=rate)
     fields = [
-        f"*Workspace images today*\n{today}\nResets {_utc(workspace.daily_resets_at)}",
-        f"*Workspace spend this month*\n{spent}\nResets {_utc(workspace.monthly_resets_at)}",
-        f"*You today*\n{_images(you.images_today)}",
-        f"*You this month*\n{_images(you.images_month)} · {_usd(you.spent_usd)}",
+        f"*Workspace images today*\n{v.today}\nResets {v.daily_resets}",
+        f"*Workspace spend this month*\n{v.spent}\nResets {v.monthly_resets}",
+        f"*You today*\n{v.you_today}",
+        f"*You this month*\n{v.you_month}",
     ]
     blocks: list[Block] = [header("Image usage"), section("*This workspace*", fields=fields)]
-    if workspace.by_model:
-        lines = [
-            f"{code(model)} — {t.images_today} today · {_images(t.images_month)} this month"
-            f" · {_usd(t.spent_usd)}"
-            for model, t in sorted(workspace.by_model.items())
-        ]
+    if v.by_model:
+        lines = [f"{code(model)} — {line}" for model, line in v.by_model]
         blocks += [section(chunk) for chunk in pack(["*By model, this month*", *lines])][:40]
-    notes = [f"Per-person rate limit: {escape(rate)}" if rate else "No per-person rate limit"]
-    if workspace.in_flight:
-        notes.append(f"{workspace.in_flight} generating now")
-    blocks.append(context(" · ".join(notes)))
-    return fallback(f"Today: {today}. This month: {spent}."), blocks
+    blocks.append(context(" · ".join(escape(n) for n in v.notes)))
+    return fallback(f"Today: {v.today}. This month: {v.spent}."), blocks
 
 
 def admin_help() -> str:
@@ -104,12 +64,11 @@ def admin_show_blocks(cfg: GuildConfig, limits: Limits, chain_default: list[str]
     chain = list(cfg.models) if cfg.models else chain_default
     origin = "set for this workspace" if cfg.models else "the default"
     models = " → ".join(code(m) for m in chain) or "none"
-    budget = _usd(limits.monthly_budget_usd) if limits.monthly_budget_usd else "unlimited"
     admins = ", ".join(mention(a) for a in sorted(cfg.admins)) or "none"
     fields = [
         f"*Status channel*\n{status}",
         f"*Daily images*\n{limits.daily_images or 'unlimited'}",
-        f"*Monthly budget*\n{budget}",
+        f"*Monthly budget*\n{budget(limits)}",
         f"*Safety failover*\n{'on' if cfg.safety_failover else 'off'}",
         f"*Models* ({origin})\n{models}",
         f"*Admins*\n{admins}",

@@ -35,7 +35,7 @@ class SlackSink:
         self.client = client
 
     async def progress(self, job: Job, event: Progress) -> None:
-        if event.stage in (Stage.DONE, Stage.FAILED):
+        if event.stage is Stage.FAILED:
             return  # deliver / fail draw the final message
         text, body = blocks.job_blocks(
             prompt=job.payload["prompt"], user=job.user, state=event.describe()

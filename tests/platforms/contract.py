@@ -12,8 +12,8 @@ from typing import Any
 
 from adapters.compose import App
 from adapters.sandbox import Sandbox
-from tests.platforms.discord_bot import ADMIN_ID, DiscordWorld
-from tests.platforms.discord_fake_types import MANAGE_GUILD
+from tests.platforms.discord_bot import DiscordWorld
+from tests.platforms.running_bot import RunningBot
 from tests.platforms.slack_bot import ADMIN, SlackWorld
 
 
@@ -31,23 +31,32 @@ class Shown:
     buttons: set[str] = field(default_factory=set)  # "retry", "vary", "upscale"
 
 
-class SlackDriver:
-    name = "slack"
+class _Driver:
+    """What both drivers share: the running bot behind them."""
 
-    def __init__(self, world: SlackWorld) -> None:
-        self.w = world
+    def __init__(self, world: RunningBot) -> None:
+        self.bot = world
 
     @property
     def sandbox(self) -> Sandbox:
-        return self.w.sandbox
+        return self.bot.sandbox
 
     @property
     def app(self) -> App:
-        assert self.w.app is not None
-        return self.w.app
+        assert self.bot.app is not None
+        return self.bot.app
 
     async def restart(self) -> None:
-        await self.w.restart()
+        await self.bot.restart()
+
+
+class SlackDriver(_Driver):
+    name = "slack"
+
+    def __init__(self, world: SlackWorld) -> None:
+        super().__init__(world)
+        self.w = world
+        self._status = ""
 
     async def imagine(self, prompt: str, *, user: int = 0) -> Sent:
         before = {m["ts"] for m in self.w.roots()}
@@ -112,24 +121,13 @@ class SlackDriver:
         return json.dumps(json.loads(body), ensure_ascii=False)
 
 
-class DiscordDriver:
+class DiscordDriver(_Driver):
     name = "discord"
 
     def __init__(self, world: DiscordWorld) -> None:
+        super().__init__(world)
         self.w = world
         self._status = 0
-
-    @property
-    def sandbox(self) -> Sandbox:
-        return self.w.sandbox
-
-    @property
-    def app(self) -> App:
-        assert self.w.app is not None
-        return self.w.app
-
-    async def restart(self) -> None:
-        await self.w.restart()
 
     async def imagine(self, prompt: str, *, user: int = 0) -> Sent:
         t0 = time.monotonic()
@@ -270,6 +268,3 @@ def _admin_options(verb: str, args: list[str]) -> tuple[str, dict[str, Any]]:
     if verb == "safety-failover":
         return "safety-failover", {"on": args[0] == "on"}
     return verb, {}
-
-
-__all__ = ["ADMIN_ID", "MANAGE_GUILD", "DiscordDriver", "Sent", "Shown", "SlackDriver"]

@@ -3,7 +3,6 @@ discord.py against the fake Discord, the sandbox models over the real SDKs."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -12,49 +11,20 @@ from typing import Any
 
 import pytest
 
-from adapters.compose import App
-from adapters.runtime import serve
 from adapters.sandbox import Sandbox
-from bot.config import Settings
 from tests.platforms.discord_fake import FakeDiscord, patch_discord
-from tests.platforms.slack_bot import KEY
+from tests.platforms.running_bot import RunningBot, model_env
 
 ADMIN_ID = "4242"
 
 
 @dataclass
-class DiscordWorld:
-    discord: FakeDiscord
-    sandbox: Sandbox
-    env: dict[str, str]
-    app: App | None = None
-    _stop: asyncio.Event = field(default_factory=asyncio.Event)
-    _task: asyncio.Task[None] | None = None
+class DiscordWorld(RunningBot):
+    discord: FakeDiscord = field(kw_only=True)
 
-    async def start(self) -> None:
-        self._stop = asyncio.Event()
-        up: asyncio.Future[App] = asyncio.get_running_loop().create_future()
-
-        async def started(app: App, port: int) -> None:
-            up.set_result(app)
-
-        self._task = asyncio.create_task(serve(Settings(), stop=self._stop, started=started))
-        done, _ = await asyncio.wait([self._task, up], timeout=20, return_when="FIRST_COMPLETED")
-        if self._task in done:
-            self._task.result()
-        self.app = up.result()
+    async def ready(self, port: int) -> None:
         fake = self.discord
         await fake.wait_for(lambda: fake.guild_commands() or fake.global_commands or None)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._stop.set()
-            await asyncio.wait_for(self._task, 30)
-            self._task = None
-
-    async def restart(self) -> None:
-        await self.stop()
-        await self.start()
 
     # -- what people see -------------------------------------------------------
     def images(self, message: dict[str, Any] | None) -> list[bytes]:
@@ -94,21 +64,13 @@ async def discord_world(
                 "DISCORD_API_BASE": fake.rest_base,
                 "DISCORD_GATEWAY_URL": fake.gateway_url,
                 "DISCORD_GUILD_IDS": str(fake.guild_id),
-                "GEMINI_API_KEY": KEY,
-                "GEMINI_BASE_URL": sandbox.gemini_base_url,
-                "OPENAI_API_KEY": KEY,
-                "OPENAI_BASE_URL": sandbox.openai_base_url,
-                "IMAGINE_DATA_DIR": str(tmp_path / "data"),
-                "IMAGINE_HTTP_PORT": "0",
-                "IMAGINE_SHUTDOWN_GRACE_S": "0",
-                "IMAGINE_ANNOUNCE_SETTLE_S": "0.2",
                 "IMAGINE_ADMIN_USERS": ADMIN_ID,
-                "IMAGINE_USER_RATE": "",
+                **model_env(sandbox, tmp_path / "data"),
                 **extra,
             }
             for name, value in env.items():
                 monkeypatch.setenv(name, value)
-            world = DiscordWorld(fake, sandbox, env)
+            world = DiscordWorld(sandbox, env, discord=fake)
             try:
                 if start:
                     await world.start()

@@ -5,7 +5,6 @@ stops the bot (SIGTERM's path) and starts a new one on the same database."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -15,50 +14,21 @@ from typing import Any
 
 import pytest
 
-from adapters.compose import App
-from adapters.runtime import serve
 from adapters.sandbox import Sandbox
-from bot.config import Settings
+from tests.platforms.running_bot import RunningBot, model_env
 from tests.platforms.slack_fake import Delivery, FakeSlack
 
-KEY = "sk-test-not-a-real-key-0123456789"
 PRO, FLASH, GPT = "gemini-3-pro-image-preview", "gemini-2.5-flash-image", "gpt-image-1.5"
 ADMIN = "UADMIN0001"
 
 
 @dataclass
-class SlackWorld:
-    slack: FakeSlack
-    sandbox: Sandbox
-    env: dict[str, str]
-    app: App | None = None
+class SlackWorld(RunningBot):
+    slack: FakeSlack = field(kw_only=True)
     url: str = ""
-    _stop: asyncio.Event = field(default_factory=asyncio.Event)
-    _task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self._stop = asyncio.Event()
-        up: asyncio.Future[tuple[App, int]] = asyncio.get_running_loop().create_future()
-
-        async def started(app: App, port: int) -> None:
-            up.set_result((app, port))
-
-        self._task = asyncio.create_task(serve(Settings(), stop=self._stop, started=started))
-        done, _ = await asyncio.wait([self._task, up], timeout=20, return_when="FIRST_COMPLETED")
-        if self._task in done:
-            self._task.result()  # raises what stopped it
-        self.app, port = up.result()
+    async def ready(self, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}/slack/events"
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._stop.set()
-            await asyncio.wait_for(self._task, 30)
-            self._task = None
-
-    async def restart(self) -> None:
-        await self.stop()
-        await self.start()
 
     # -- doing what people do ---------------------------------------------------
     async def imagine(self, text: str, *, user: str = "U0FAKEUSER1") -> Delivery:
@@ -99,16 +69,8 @@ def slack_env(slack: FakeSlack, sandbox: Sandbox, data: Path, **extra: str) -> d
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_SIGNING_SECRET": slack.signing_secret,
         "SLACK_API_URL": slack.api_url,
-        "GEMINI_API_KEY": KEY,
-        "GEMINI_BASE_URL": sandbox.gemini_base_url,
-        "OPENAI_API_KEY": KEY,
-        "OPENAI_BASE_URL": sandbox.openai_base_url,
-        "IMAGINE_DATA_DIR": str(data),
-        "IMAGINE_HTTP_PORT": "0",
-        "IMAGINE_SHUTDOWN_GRACE_S": "0",
-        "IMAGINE_ANNOUNCE_SETTLE_S": "0.2",
         "IMAGINE_ADMIN_USERS": ADMIN,
-        "IMAGINE_USER_RATE": "",
+        **model_env(sandbox, data),
         **extra,
     }
 
@@ -122,7 +84,7 @@ async def slack_world(
         env = slack_env(slack, sandbox, tmp_path / "data", **extra)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        world = SlackWorld(slack, sandbox, env)
+        world = SlackWorld(sandbox, env, slack=slack)
         try:
             if start:
                 await world.start()
