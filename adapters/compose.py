@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from adapters.providers import build_provider
+from bot.aliases import Aliases, stored_aliases
 from bot.config import Settings
+from bot.freshness import Freshness
 from bot.guild_settings import GuildSettings
 from bot.health import HealthBoard
 from bot.ports import Clock, ImageProvider
@@ -34,7 +36,7 @@ def build_router(
     board = HealthBoard(clock)
     providers: dict[str, ImageProvider | None] = {}
     routes: list[Route] = []
-    for model_id in catalog.chain:
+    for model_id in catalog.resolved_chain(today):
         spec = catalog.models.get(model_id)
         if spec is None or spec.is_retired(today):
             continue
@@ -63,7 +65,16 @@ def build_router(
         hedge=settings.imagine_hedge,
         failover_on_safety=settings.imagine_safety_failover,
     )
-    return Router(routes, board=board, policy=policy, clock=clock), warnings
+    aliases = Aliases(catalog, warned=catalog.chain)  # the chain's were just warned about
+    router = Router(
+        routes,
+        board=board,
+        policy=policy,
+        clock=clock,
+        resolve=aliases,
+        successor=aliases.successor,
+    )
+    return router, warnings
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,7 @@ class App:
     guilds: GuildSettings
     store: Store
     warnings: list[str]
+    freshness: Freshness
 
 
 @asynccontextmanager
@@ -90,19 +102,20 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
         )
         try:
             router, warnings = build_router(settings)
+            stored = await stored_aliases(store, settings.catalog, date.today())
+            warnings += stored.values()
+            if isinstance(router.resolve, Aliases):
+                router.resolve.warned(stored)
             try:
                 sessions = SessionStore(
                     store, max_history_bytes=int(settings.imagine_max_history_mb * 1024 * 1024)
                 )
-                today = date.today()
                 guilds = GuildSettings(
                     store,
                     default_admins=settings.admin_users,
                     default_safety_failover=settings.imagine_safety_failover,
-                    usable_model=lambda m: (
-                        m in {r.model.id for r in router.routes}
-                        and not settings.catalog.models[m].is_retired(today)
-                    ),
+                    usable_model=lambda m: m in {r.model.id for r in router.routes},
+                    resolve=router.resolve,
                 )
                 service = ImagineService(
                     router=router,
@@ -113,7 +126,8 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
                     per_workspace=settings.imagine_guild_concurrency,
                 )
                 try:
-                    yield App(service, router, quotas, guilds, store, warnings)
+                    freshness = Freshness(router, settings.catalog)
+                    yield App(service, router, quotas, guilds, store, warnings, freshness)
                 finally:
                     await service.aclose()
             finally:

@@ -22,16 +22,16 @@ from bot.messages import notices, user_error
 
 PROMPTS = ("a lighthouse at dusk", "a red fox in snow", "a bowl of ramen", "a paper boat")
 LATENCY = {
-    "gemini-3-pro-image-preview": 0.8,
-    "gemini-2.5-flash-image": 0.4,
-    "gpt-image-1.5": 1.2,
+    "gemini-3-pro-image": 0.8,
+    "gemini-nano-banana-2.1": 0.4,
+    "gpt-image-2.6-sunburst": 1.2,
 }
 
 
 async def demo(*, requests: int, overload: float, outage_s: float, out_dir: Path) -> int:
     logging.getLogger("bot.router").setLevel(logging.WARNING)  # the demo prints its own lines
     async with Sandbox(seed=1, image_px=256) as sb:
-        primary = "gemini-3-pro-image-preview"
+        primary = "gemini-3-pro-image"
         for model, seconds in LATENCY.items():
             sb.set_latency(model, seconds, jitter=seconds / 5)
         faults = [Fault("overloaded", probability=overload)]

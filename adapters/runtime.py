@@ -25,7 +25,10 @@ from adapters.slack.app import build_slack
 from bot.announcer import Announcer, StatusPoster
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.freshness import ShutdownNotice
+from bot.notice_log import NoticeLog
 from bot.router import Router
+from bot.store import Store
 from bot.status_text import status_view
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,23 @@ def platforms_for(app: App, settings: Settings) -> list[Platform]:
     return found
 
 
+WEEK_S = 7 * 86400.0
+
+
+def shutdown_announcer(
+    store: Store, announcer: Announcer
+) -> Callable[[list[ShutdownNotice]], Awaitable[None]]:
+    """Each coming shutdown is said in the status channels once per model per week."""
+    log_ = NoticeLog(store)
+
+    async def say(notices: list[ShutdownNotice]) -> None:
+        for notice in notices:
+            if await log_.claim(f"shutdown:{notice.model}:{notice.on}", every_s=WEEK_S):
+                await announcer.post(notice.text)
+
+    return say
+
+
 async def serve(
     settings: Settings,
     *,
@@ -122,6 +142,7 @@ async def serve(
             if not recovery.empty:
                 log.info("after the restart: %s", recovery)
             announcer.start()
+            app.freshness.start(shutdown_announcer(app.store, announcer))
             if started is not None:
                 await started(app, port)
             await stop.wait()
@@ -131,6 +152,7 @@ async def serve(
                 await platform.aclose()
             await runner.cleanup()
             await app.service.aclose(grace_s=settings.imagine_shutdown_grace_s)
+            await app.freshness.aclose()
             await announcer.aclose()
             for platform in platforms:
                 await platform.close_http()

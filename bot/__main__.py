@@ -3,7 +3,8 @@
     imagine-bot imagine "prompt" [--aspect 16:9] [--size 2K] [--ref PATH]... [--out PATH] [--json]
     imagine-bot status [--json]     each model's 🟢/🟡/🔴 state
     imagine-bot usage [--guild G]   images and spend per model and user
-    imagine-bot doctor [--json]     keys, chain, catalogue
+    imagine-bot doctor [--json]     keys, chain, catalogue, shutdowns, stored old ids
+    imagine-bot models [--json]     the catalogue, what each channel offers, shutdown dates
     imagine-bot demo                watch failover against the local sandbox (no keys)
     imagine-bot run                 the chat bot (Slack; Discord once configured)
 
@@ -26,6 +27,7 @@ from bot.config import Settings
 from bot.doctor import doctor
 from bot.domain import SIZES
 from bot.errors import ConfigError
+from bot.models_cmd import models
 from bot.usage import usage
 
 
@@ -59,7 +61,11 @@ def parser() -> argparse.ArgumentParser:
     use = sub.add_parser("usage", help="images and spend per model and user, with limits")
     use.add_argument("--guild", default="cli")
     use.add_argument("--json", action="store_true")
-    for name, text in (("status", "each model's state"), ("doctor", "check the set-up")):
+    for name, text in (
+        ("status", "each model's state"),
+        ("doctor", "check the set-up"),
+        ("models", "the catalogue, what each channel offers, shutdown dates, the chain"),
+    ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--json", action="store_true")
     sub.add_parser("run", help="run the chat bot")
@@ -79,7 +85,13 @@ def _wiring() -> Wiring:
 
 async def _dispatch(args: Any, settings: Settings) -> int:
     out = Output(json_mode=getattr(args, "json", False))
-    commands = {"imagine": imagine, "status": status, "doctor": doctor, "usage": usage}
+    commands = {
+        "imagine": imagine,
+        "status": status,
+        "doctor": doctor,
+        "usage": usage,
+        "models": models,
+    }
     if args.command in commands:
         return await commands[args.command](args, settings, _wiring(), out)
     if args.command == "demo":

@@ -291,6 +291,10 @@ class Announcer:
         return delayed_text(event, primary=self._primary, p50_ms=p50, moved=moved)
 
     # -- posting -----------------------------------------------------------------
+    async def post(self, text: str) -> None:
+        """Say ``text`` in every status channel now (e.g. a shutdown notice)."""
+        await self._post(text)
+
     async def _post(self, text: str) -> None:
         try:
             channels = await self._guilds.status_channels()

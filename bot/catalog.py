@@ -4,14 +4,19 @@ Everything here is data loaded from ``catalog.toml`` (shipped in the package)
 and an optional operator TOML (``IMAGINE_CONFIG``) of the same shape, merged
 field by field. A relay model or a second channel for a model is a TOML table,
 not a new class.
+
+Shut-down ids never break a team's set-up: a ``[retired."<id>"]`` table (or a
+model whose ``retired`` date has passed) names the successor, and ``resolve``
+follows it — for the configured chain, a workspace's stored chain, a stored
+thread and a queued job alike. A ``[models]`` table for the same id wins over
+``[retired]``, so an operator who can still call an old model keeps it.
 """
 
 from __future__ import annotations
 
-import math
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -19,96 +24,92 @@ from typing import Any
 
 from bot.domain import SIZES
 from bot.errors import ConfigError
+from bot.specs import (
+    API_KINDS,
+    STATUSES,
+    ChannelSpec,
+    ModelSpec,
+    RetiredSpec,
+    aspect_value,
+    parse_aspect,
+)
 
-API_KINDS = ("gemini", "openai")
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelSpec:
-    """How to reach one vendor endpoint. Secrets are named, never stored here."""
-
-    name: str
-    kind: str  # "gemini" | "openai"
-    api_key_env: str | None = None
-    base_url: str | None = None
-    base_url_env: str | None = None
-    api_version: str | None = None  # Gemini only: pin "v1beta" (default), "v1", …
-    vertex: bool = False
-    project: str | None = None
-    location: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ModelSpec:
-    id: str
-    api: str
-    channels: tuple[str, ...]
-    display: str = ""
-    generate: bool = True
-    edit: bool = False
-    max_refs: int = 0
-    multi_turn: bool = False
-    aspect_ratios: tuple[str, ...] = ("1:1",)
-    sizes: tuple[str, ...] = ("1K",)
-    price: Mapping[str, float] = field(default_factory=dict)
-    latency_s: float = 15.0
-    timeout_s: float = 90.0
-    retired: date | None = None
-    replacement: str | None = None
-
-    def fit_size(self, size: str | None) -> str:
-        """The size this model will make for ``size``: the largest it has not above it."""
-        if size is None or size in self.sizes:
-            return size or self.sizes[0]
-        wanted = SIZES.index(size) if size in SIZES else 0
-        fitting = [s for s in self.sizes if s in SIZES and SIZES.index(s) <= wanted]
-        return fitting[-1] if fitting else self.sizes[0]
-
-    def fit_aspect(self, aspect: str | None) -> str | None:
-        """The supported aspect ratio closest in shape to ``aspect``."""
-        if aspect is None or aspect in self.aspect_ratios:
-            return aspect
-        return min(self.aspect_ratios, key=lambda a: abs(_log_ratio(a) - _log_ratio(aspect)))
-
-    def price_for(self, size: str | None) -> float:
-        fitted = self.fit_size(size)
-        if fitted in self.price:
-            return self.price[fitted]
-        return max(self.price.values(), default=0.0)
-
-    def is_retired(self, today: date) -> bool:
-        return self.retired is not None and self.retired <= today
+__all__ = [
+    "API_KINDS",
+    "Catalog",
+    "ChannelSpec",
+    "ModelSpec",
+    "RetiredSpec",
+    "aspect_value",
+    "load_catalog",
+    "parse_aspect",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
     models: Mapping[str, ModelSpec]
     channels: Mapping[str, ChannelSpec]
-    chain: tuple[str, ...]
+    chain: tuple[str, ...]  # as configured (may name shut-down ids: see ``resolved_chain``)
+    retired: Mapping[str, RetiredSpec] = field(default_factory=dict)
 
-    def with_chain(self, chain: tuple[str, ...]) -> Catalog:
-        return replace(self, chain=chain)
+    def resolve(self, model_id: str, today: date) -> str:
+        """The id to call for ``model_id``: its successor while it is shut down."""
+        seen, current = {model_id}, model_id
+        while (nxt := self._successor_if_gone(current, today)) and nxt not in seen:
+            seen.add(nxt)
+            current = nxt
+        return current
+
+    def resolved_chain(self, today: date, chain: Iterable[str] | None = None) -> tuple[str, ...]:
+        """``chain`` (default: the configured one) with shut-down ids replaced, deduplicated."""
+        ids = self.chain if chain is None else chain
+        return tuple(dict.fromkeys(self.resolve(m, today) for m in ids))
+
+    def shut_down_on(self, model_id: str, today: date) -> date | None:
+        """When ``model_id`` was shut down, if it has been."""
+        spec = self.models.get(model_id)
+        if spec is not None:
+            return spec.retired if spec.is_retired(today) else None
+        gone = self.retired.get(model_id)
+        return gone.shut_down if gone else None
+
+    def alias_warning(self, old: str, new: str, today: date) -> str:
+        when = self.shut_down_on(old, today)
+        on = f" on {when}" if when else ""
+        return f"model {old!r} was shut down{on}; its successor {new!r} is used instead"
+
+    def successor(self, model_id: str) -> str | None:
+        """The successor the vendor names for ``model_id`` (shut down or not)."""
+        spec = self.models.get(model_id)
+        if spec is not None:
+            return spec.replacement
+        gone = self.retired.get(model_id)
+        return gone.replacement if gone else None
 
     def chain_warnings(self, today: date) -> list[str]:
         """Human-readable start-up warnings about the configured chain."""
         out = []
         for model_id in self.chain:
-            spec = self.models.get(model_id)
+            resolved = self.resolve(model_id, today)
+            if resolved != model_id:
+                out.append(self.alias_warning(model_id, resolved, today))
+            spec = self.models.get(resolved)
             if spec is None:
                 out.append(
-                    f"model {model_id!r} in the chain is not in the catalogue and is skipped; "
+                    f"model {resolved!r} in the chain is not in the catalogue and is skipped; "
                     f"known models: {', '.join(self.live_ids(today))}"
                 )
             elif spec.is_retired(today):
                 out.append(
-                    f"model {model_id!r} was retired on {spec.retired} and is skipped; "
+                    f"model {resolved!r} was retired on {spec.retired} and is skipped; "
                     f"use {spec.replacement or 'another model'} instead"
                 )
             else:
                 missing = [c for c in spec.channels if c not in self.channels]
                 if missing and len(missing) == len(spec.channels):
                     out.append(
-                        f"model {model_id!r} has no usable channel: define "
+                        f"model {resolved!r} has no usable channel: define "
                         f"[channels.{missing[0]}] in IMAGINE_CONFIG"
                     )
         return out
@@ -116,27 +117,12 @@ class Catalog:
     def live_ids(self, today: date) -> list[str]:
         return [m.id for m in self.models.values() if not m.is_retired(today)]
 
-
-def aspect_value(ratio: str) -> float | None:
-    """``"16:9"`` → 1.777…; None for anything that is not a positive ratio."""
-    w, sep, h = ratio.partition(":")
-    try:
-        value = float(w) / float(h) if sep else None
-    except (ValueError, ZeroDivisionError):
-        return None
-    return value if value and value > 0 and math.isfinite(value) else None
-
-
-def _log_ratio(aspect: str) -> float:
-    return math.log(aspect_value(aspect) or 1.0)
-
-
-def parse_aspect(text: str) -> str:
-    """Normalise "16:9" / "16x9"; raise ValueError for anything else."""
-    w, sep, h = text.strip().replace("x", ":").partition(":")
-    if not sep or not w.isdigit() or not h.isdigit() or int(w) == 0 or int(h) == 0:
-        raise ValueError(text)
-    return f"{int(w)}:{int(h)}"
+    def _successor_if_gone(self, model_id: str, today: date) -> str | None:
+        spec = self.models.get(model_id)
+        if spec is not None:
+            return spec.replacement if spec.is_retired(today) else None
+        gone = self.retired.get(model_id)
+        return gone.replacement if gone else None
 
 
 def load_catalog(overlay: Path | None = None, chain: list[str] | None = None) -> Catalog:
@@ -151,10 +137,13 @@ def load_catalog(overlay: Path | None = None, chain: list[str] | None = None) ->
     try:
         channels = {name: _channel(name, t) for name, t in _table(base, "channels").items()}
         models = {mid: _model(mid, t) for mid, t in _table(base, "models").items()}
+        retired = {
+            rid: _retired(rid, t) for rid, t in _table(base, "retired").items() if rid not in models
+        }
         order = chain or base.get("chain", ())
         if not isinstance(order, list | tuple) or not all(isinstance(m, str) for m in order):
             raise ConfigError("chain must be a list of model ids")
-        return Catalog(models=models, channels=channels, chain=tuple(order))
+        return Catalog(models=models, channels=channels, chain=tuple(order), retired=retired)
     except (TypeError, ValueError, AttributeError) as exc:  # a value of the wrong type
         where = f"IMAGINE_CONFIG {overlay}" if overlay else "the built-in catalogue"
         raise ConfigError(f"{where}: a value has the wrong type ({exc})") from exc
@@ -199,16 +188,39 @@ def _model(mid: str, t: Mapping[str, Any]) -> ModelSpec:
     bad_sizes = [s for s in t.get("sizes", ()) if s not in SIZES]
     if bad_sizes:
         raise ConfigError(f"model {mid!r}: sizes must be among {SIZES}, not {bad_sizes}")
+    if t.get("status", "ga") not in STATUSES:
+        raise ConfigError(f"model {mid!r}: status must be one of {STATUSES}")
     price = t.get("price", {})
     if not isinstance(price, dict) or not all(
         isinstance(v, int | float) and v >= 0 for v in price.values()
     ):
         raise ConfigError(f'model {mid!r}: price must be a table like {{ "1K" = 0.04 }}')
     fields = dict(t)
-    for key in ("channels", "aspect_ratios", "sizes"):
+    for key in ("channels", "aspect_ratios", "sizes", "thinking"):
         if key in fields:
             fields[key] = tuple(fields[key])
-    if isinstance(fields.get("retired"), str):
-        fields["retired"] = date.fromisoformat(fields["retired"])
+    for key in ("retired", "checked"):
+        fields[key] = _date(fields.get(key))
     fields.setdefault("display", mid)
     return ModelSpec(id=mid, **fields)
+
+
+def _retired(rid: str, t: Mapping[str, Any]) -> RetiredSpec:
+    unknown = set(t) - {"replacement", "shut_down", "source"}
+    if unknown or not isinstance(t.get("replacement"), str) or "shut_down" not in t:
+        raise ConfigError(
+            f"retired {rid!r}: needs replacement and shut_down (and maybe source), not {sorted(t)}"
+        )
+    shut_down = _date(t["shut_down"])
+    assert shut_down is not None
+    return RetiredSpec(rid, t["replacement"], shut_down, t.get("source"))
+
+
+def _date(value: object) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    raise TypeError(f"a date must be YYYY-MM-DD, not {value!r}")

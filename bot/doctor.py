@@ -1,14 +1,23 @@
-"""``imagine-bot doctor``: is this installation able to make images? No API calls
-are made (a test image costs money); keys are reported as set or missing, never shown."""
+"""``imagine-bot doctor``: is this installation able to make images? No image is
+made (a test image costs money): each channel is only asked for its model list,
+which is free. Keys are reported as set or missing, never shown. Also: shutdowns
+coming up, and shut-down ids that stored settings or threads still name."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+from bot.aliases import stored_aliases
+from bot.catalog import Catalog
 from bot.cli import EXIT_FAILED, EXIT_OK, Output, Wiring
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.freshness import Freshness
+from bot.router import Router
+from bot.store import Store, database_path
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 MARK = {OK: "✔", WARN: "⚠", FAIL: "✘"}
@@ -50,12 +59,40 @@ async def doctor(args: Any, settings: Settings, wiring: Wiring, out: Output) -> 
                 checks.append((WARN, warning))
         if router.routes:
             checks.append((OK, "usable routes: " + ", ".join(r.label for r in router.routes)))
+            checks.extend(await _freshness(router, catalog))
         else:
             checks.append((FAIL, "no usable model: set GEMINI_API_KEY and/or OPENAI_API_KEY"))
     finally:
         await router.aclose()
+    checks.extend(await _stored(settings, catalog))
     checks.extend(platform_checks(settings))
     return _report(out, checks)
+
+
+async def _freshness(router: Router, catalog: Catalog) -> list[tuple[str, str]]:
+    """What each channel's model list says (no image is made)."""
+    fresh = Freshness(router, catalog)
+    await fresh.check()
+    found: list[tuple[str, str]] = []
+    for offer in fresh.offers.values():
+        if offer.error:
+            found.append((WARN, f"channel {offer.channel}: model list unavailable ({offer.error})"))
+    for route in router.routes:
+        note = router.board[route.label].offline
+        if note:
+            found.append((FAIL, f"{route.label}: {note} — it is skipped"))
+    found += [(WARN, notice.text) for notice in fresh.notices()]
+    return found
+
+
+async def _stored(settings: Settings, catalog: Catalog) -> list[tuple[str, str]]:
+    """Shut-down ids still named by the database (they keep working, via the successor)."""
+    path = database_path(settings.database_url)
+    if path == ":memory:" or not await asyncio.to_thread(Path(path).is_file):
+        return []
+    async with await Store.open(settings.database_url) as store:
+        stored = await stored_aliases(store, catalog, date.today())
+    return [(WARN, text) for text in stored.values()]
 
 
 def platform_checks(settings: Settings) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -46,6 +47,9 @@ class GenerationRequest:
     size: str | None = None  # "1K" | "2K" | "4K"
     references: tuple[ImageInput, ...] = ()
     history: tuple[JSON, ...] = ()
+    # (model, channel) whose turns ``history`` holds; another route gets it rebased
+    # (bot.rebase): thought signatures only count for the model and key that made them.
+    history_origin: tuple[str, str | None] | None = None
 
     @property
     def is_edit(self) -> bool:
@@ -107,6 +111,7 @@ class ImageResult:
     cost_usd: float
     fallback_reason: str | None = None  # an Outcome value, or "delayed": why not ``primary``
     adjustments: tuple[str, ...] = field(default=())  # e.g. "size 4K→2K"
+    rebased: bool = False  # the thread's history was replaced (another model made it)
 
     @property
     def fallback(self) -> bool:
@@ -117,3 +122,12 @@ class ImageResult:
         """What this request may have cost in all: the image plus hedged attempts
         that were cancelled after the vendor may already have billed them."""
         return sum(a.cost_usd for a in self.attempts)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedModel:
+    """One entry of a channel's model list (Gemini ``models.list``, OpenAI
+    ``models.list``): the id and, where the vendor says, its shutdown date."""
+
+    id: str
+    shutdown: date | None = None

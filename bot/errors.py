@@ -18,7 +18,10 @@ shown to a user.
     │   │   └── EmptyResult             HTTP 200 without an image (text only, no candidates)
     │   ├── SafetyBlocked           IMAGE_SAFETY, blockReason, moderation_blocked (.reason)
     │   ├── InvalidRequest          400 INVALID_ARGUMENT: the request itself is wrong
+    │   │   └── HistoryRejected         400 about thought signatures: resend the thread
+    │   │                               without foreign history (never reaches a user)
     │   └── ProviderMisconfigured   401 / 403 / 404 / retired model: skip it, tell admins
+    │       └── ModelNotOffered         404 "model not found" / shut down / not in the list
     ├── QuotaExceeded               our own ledger said no      (.limit, .used, .cap, .resets_at)
     ├── DeliveryFailed              the image was made but the chat platform would not take it
     ├── ShuttingDown                a request arrived while the bot is stopping
@@ -130,10 +133,20 @@ class InvalidRequest(ProviderError):
     outcome = Outcome.INVALID_REQUEST
 
 
+class HistoryRejected(InvalidRequest):
+    """The model refused the thread's history (a thought signature another model,
+    key or channel made): the walk resends the thread without it."""
+
+
 class ProviderMisconfigured(ProviderError):
     """Bad key, no access, unknown or retired model: an admin must act."""
 
     outcome = Outcome.MISCONFIGURED
+
+
+class ModelNotOffered(ProviderMisconfigured):
+    """The channel does not serve this model (404 not found, shut down, or absent
+    from its model list): the route is switched off and admins are told once."""
 
 
 class QuotaExceeded(ImagineError):

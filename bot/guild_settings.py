@@ -35,11 +35,13 @@ class GuildSettings:
         default_admins: Iterable[str] = (),
         default_safety_failover: bool = False,
         usable_model: Callable[[str], bool] = lambda _: True,
+        resolve: Callable[[str], str] = lambda model_id: model_id,
     ) -> None:
         self._store = store
         self._admins = frozenset(a for a in default_admins if a)
         self._safety = default_safety_failover
         self._usable = usable_model
+        self._resolve = resolve  # a shut-down id → its successor (stored chains keep working)
 
     async def get(self, workspace: str) -> GuildConfig:
         rows = await self._store.fetchall(
@@ -49,7 +51,7 @@ class GuildSettings:
         models = values.get("models")
         return GuildConfig(
             status_channel=values.get("status_channel"),
-            models=tuple(models) if models else None,
+            models=tuple(dict.fromkeys(self._resolve(m) for m in models)) if models else None,
             safety_failover=bool(values.get("safety_failover", self._safety)),
             admins=self._admins | frozenset(values.get("admins", ())),
         )
@@ -62,7 +64,7 @@ class GuildSettings:
 
     async def set_models(self, workspace: str, models: Iterable[str] | None, *, by: str) -> None:
         """The workspace's own chain, best first; None or empty: back to the default."""
-        chain = [m.strip() for m in models or () if m.strip()]
+        chain = [self._resolve(m.strip()) for m in models or () if m.strip()]
         unusable = [m for m in chain if not self._usable(m)]
         if unusable:
             raise InputError("unknown_model", ", ".join(unusable))

@@ -42,6 +42,7 @@ class HealthEvent:
     down_for_s: float | None = None
     primary: str | None = None
     previous_primary: str | None = None
+    note: str = ""  # reason "offline": why, in our words ("not offered by google")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class RouteStatus:
     calls: int
     in_flight: int
     since: datetime | None  # when it entered its current non-normal state
+    note: str = ""  # reason "offline": why, in our words
 
 
 Subscriber = Callable[[HealthEvent], None]
@@ -80,6 +82,7 @@ class HealthBoard:
         self._since: dict[str, float] = {}
         self._primary: str | None = None
         self._subscribers: list[Subscriber] = []
+        self.notices: list[str] = []  # e.g. "⏳ X shuts down on D — …" (bot.freshness)
 
     def add(self, label: str, *, model: str, channel: str, typical_latency_s: float) -> RouteHealth:
         rh = RouteHealth(
@@ -123,12 +126,15 @@ class HealthBoard:
             down_for = now - self._since[label] if old is HealthState.DOWN else None
             self._since[label] = now
             if new is HealthState.DOWN:
-                kind, reason = "down", rh.last_failure or "unavailable"
+                kind, reason = "down", _down_reason(rh)
             elif new is HealthState.DELAYED and old is HealthState.NORMAL:
                 kind, reason = "delayed", "stalled" if rh.stalled() else "slow"
             else:
                 kind, reason = "recovered", ""
-            self._emit(HealthEvent(kind, label, new, old, self._wall(), reason, down_for))
+            note = (rh.offline or "") if new is HealthState.DOWN else ""
+            self._emit(
+                HealthEvent(kind, label, new, old, self._wall(), reason, down_for, note=note)
+            )
         primary = self.primary()
         if primary != self._primary:
             previous, self._primary = self._primary, primary
@@ -158,7 +164,7 @@ class HealthBoard:
                     model=rh.model,
                     channel=rh.channel,
                     state=state,
-                    reason=rh.last_failure
+                    reason=_down_reason(rh)
                     if state is HealthState.DOWN
                     else ("stalled" if rh.stalled() else "slow")
                     if state is HealthState.DELAYED
@@ -170,6 +176,7 @@ class HealthBoard:
                     since=self._wall() - timedelta(seconds=now - since)
                     if since is not None
                     else None,
+                    note=rh.offline or "",
                 )
             )
         return out
@@ -180,3 +187,7 @@ class HealthBoard:
                 fn(event)
             except Exception:
                 log.exception("health subscriber failed on %s", event.kind)
+
+
+def _down_reason(rh: RouteHealth) -> str:
+    return "offline" if rh.offline is not None else rh.last_failure or "unavailable"

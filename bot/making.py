@@ -98,6 +98,8 @@ class Maker:
                 turns=result.image.turns,
                 image=image,
                 job_id=cmd.job_id,
+                channel=result.channel,
+                rebased=result.rebased,
             )
         else:
             saved = await self.sessions.add_foreign_image(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from bot.domain import Attempt
+from bot.domain import Attempt, OfferedModel
 
 if TYPE_CHECKING:
     from bot.catalog import ModelSpec
@@ -37,6 +37,14 @@ class ImageProvider(Protocol):
     async def generate(self, *, model: ModelSpec, request: GenerationRequest) -> ProviderImage: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ModelLister(Protocol):
+    """A provider that can say which models its channel serves, without spending an
+    image. None: the channel has no model list (many relays); skip it quietly."""
+
+    async def list_models(self) -> list[OfferedModel] | None: ...
 
 
 class JobSink(Protocol):

@@ -66,6 +66,7 @@ class RouteHealth:
         self._last_probe = -1e18
         self._delayed_since: float | None = None
         self.last_failure: str = ""
+        self.offline: str | None = None  # why the route is off without a call (our words)
 
     # -- the router's side -------------------------------------------------
     def begin(self, ticket: int = 0) -> int:
@@ -121,9 +122,17 @@ class RouteHealth:
         self._last_probe = now
         return True
 
+    def take_offline(self, note: str) -> None:
+        """Off until ``bring_online``: the channel does not serve the model (its model
+        list lacks it, or it answered 404). ``note`` says why, in our own words."""
+        self.offline = note
+
+    def bring_online(self) -> None:
+        self.offline = None
+
     # -- reading -----------------------------------------------------------
     def state(self) -> HealthState:
-        if self.breaker.state is not BreakerState.CLOSED:
+        if self.offline is not None or self.breaker.state is not BreakerState.CLOSED:
             state = HealthState.DOWN
         elif self.stalled() or self._slow():
             state = HealthState.DELAYED

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.catalog import ModelSpec
@@ -62,8 +62,12 @@ class Router:
         policy: RouterPolicy | None = None,
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
+        resolve: Callable[[str], str] | None = None,
+        successor: Callable[[str], str | None] | None = None,
     ) -> None:
         self.routes = list(routes)
+        self.resolve = resolve or (lambda model_id: model_id)  # shut-down id → successor
+        self.successor = successor or (lambda model_id: None)  # the one its vendor names
         self.board = board
         self.policy = policy or RouterPolicy()
         self.clock = clock
@@ -75,7 +79,8 @@ class Router:
         """Routes that can serve ``request``, in preference order."""
         routes = self.routes
         if chain is not None:
-            order = {model_id: i for i, model_id in enumerate(chain)}
+            resolved = dict.fromkeys(self.resolve(m) for m in chain)
+            order = {model_id: i for i, model_id in enumerate(resolved)}
             routes = sorted(
                 (r for r in routes if r.model.id in order), key=lambda r: order[r.model.id]
             )

@@ -240,7 +240,8 @@ class ImagineService:
         if found is None:
             return None
         data, mime, version = found
-        spec = next((r.model for r in self.router.routes if r.model.id == version.model), None)
+        made_by = self.router.resolve(version.model)
+        spec = next((r.model for r in self.router.routes if r.model.id == made_by), None)
         cost = spec.price_for(request.size) if spec is not None else 0.0
         log.info("job %s: resumed after its image was made; delivering v%s", job.id, version.n)
         return Reply(data, mime, version.model, False, cost, (), version=version.n)

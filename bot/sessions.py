@@ -101,6 +101,7 @@ class Session:
     trimmed: bool
     versions: list[Version]
     pending: Turn | None = None  # backup images waiting to ride in the next user turn
+    made_on: str | None = None  # the provider channel of ``model`` (None: not recorded)
 
     def next_request(
         self,
@@ -126,6 +127,7 @@ class Session:
             size=size,
             references=(*carried, *references),
             history=self.history,
+            history_origin=(self.model, self.made_on) if self.model and self.history else None,
         )
 
 
@@ -137,16 +139,18 @@ class _State:
     model: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     trimmed: bool = False
+    made_on: str | None = None
 
     @classmethod
     async def read(cls, db: Store, key: ThreadKey) -> _State | None:
         row = await db.fetchone(
-            "SELECT history, model, config, trimmed FROM sessions WHERE key = ?", (key.id,)
+            "SELECT history, model, config, trimmed, made_on FROM sessions WHERE key = ?",
+            (key.id,),
         )
         if row is None:
             return None
         history, config = json.loads(row["history"]), json.loads(row["config"])
-        return cls(history, row["model"], config, bool(row["trimmed"]))
+        return cls(history, row["model"], config, bool(row["trimmed"]), row["made_on"])
 
     @property
     def pending(self) -> Turn | None:
@@ -197,6 +201,7 @@ class SessionStore:
             trimmed=state.trimmed,
             versions=[_version(r) for r in rows],
             pending=restore(pending, data) if pending else None,
+            made_on=state.made_on,
         )
 
     async def append(
@@ -208,19 +213,26 @@ class SessionStore:
         turns: Sequence[JSON],
         image: tuple[bytes, str],
         job_id: str | None = None,
+        channel: str | None = None,
+        rebased: bool = False,
     ) -> AppendResult:
-        """Add a Gemini exchange (``ProviderImage.turns``) and its image as the next version."""
+        """Add a Gemini exchange (``ProviderImage.turns``) and its image as the next version.
+        ``rebased``: the exchange was sent without the earlier turns (another model or
+        channel made them, see bot.rebase), so it replaces them; ``channel`` is where
+        ``model`` answered."""
         if not turns or turns[0].get("role") != "user":
             raise ValueError("append takes a Gemini exchange: a user turn, then the model's")
         new, blobs = externalize(turns)
         async with self._store.transaction() as db:
             state = await _State.read(db, key) or _State()
-            if state.pending is not None:  # backup images: next_request put them in new[0]
+            if rebased:
+                state.history = []  # the latest image and pending ones rode in new[0]
+            elif state.pending is not None:  # backup images: next_request put them in new[0]
                 if not refs(state.pending) <= refs(new[0]):
                     raise ValueError("pending backup images were not sent: use next_request")
                 state.history.pop()
             state.history += new
-            state.model, state.config = model, dict(config)
+            state.model, state.config, state.made_on = model, dict(config), channel
             return await self._save(db, key, state, blobs, image, made_by=model, job_id=job_id)
 
     async def add_foreign_image(
@@ -295,9 +307,9 @@ class SessionStore:
         )
         config, trimmed = json.dumps(state.config), was_trimmed or dropped
         await db.execute(
-            "UPDATE sessions SET history = ?, model = ?, config = ?, trimmed = ?, updated_at = ?"
-            " WHERE key = ?",
-            (dumps(kept), state.model, config, trimmed, now, key.id),
+            "UPDATE sessions SET history = ?, model = ?, config = ?, trimmed = ?, made_on = ?,"
+            " updated_at = ? WHERE key = ?",
+            (dumps(kept), state.model, config, trimmed, state.made_on, now, key.id),
         )
         n = await _next_n(db, key)
         await db.execute(

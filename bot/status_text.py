@@ -14,7 +14,7 @@ reads as "unavailable" (or "slow" for a delayed route).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.health import HealthBoard, HealthEvent, HealthState, RouteStatus
 
@@ -26,9 +26,11 @@ __all__ = [
     "delayed_text",
     "down_text",
     "duration",
+    "not_offered_note",
     "primary_text",
     "reason_text",
     "recovered_text",
+    "shutdown_text",
     "status_lines",
     "status_view",
 ]
@@ -40,12 +42,25 @@ REASONS = {
     "timeout": "timing out",
     "empty_result": "returning no images",
     "misconfigured": "switched off (configuration problem)",
+    "offline": "switched off",
     "unavailable": "unavailable",
     "delayed": "responding slowly",
     "slow": "responding slowly",
     "stalled": "not answering in time",
 }
 NONE = "—"
+
+
+def not_offered_note(channel: str, successor: str | None = None) -> str:
+    """Why a route is off although nothing was called: "not offered by google"."""
+    then = f" (its successor is {successor})" if successor else ""
+    return f"not offered by {channel}{then}"
+
+
+def shutdown_text(model: str, on: date, successor: str | None) -> str:
+    """⏳ X shuts down on D — its successor is Y."""
+    then = f" — its successor is {successor}" if successor else " — no successor is named yet"
+    return f"⏳ {model} shuts down on {on.isoformat()}{then}."
 
 
 def duration(seconds: float) -> str:
@@ -62,10 +77,13 @@ def duration(seconds: float) -> str:
     return f"{d} d {h} h" if h else f"{d} d"
 
 
-def reason_text(reason: str, state: HealthState) -> str:
-    """Human words for a board reason code; "" for a normal route."""
+def reason_text(reason: str, state: HealthState, note: str = "") -> str:
+    """Human words for a board reason code; "" for a normal route. A route taken
+    offline carries its own ``note`` (our words, e.g. "not offered by google")."""
     if state is HealthState.NORMAL:
         return ""
+    if reason == "offline" and note:
+        return note
     fallback = "responding slowly" if state is HealthState.DELAYED else "unavailable"
     return REASONS.get(reason, fallback)
 
@@ -106,6 +124,7 @@ class StatusView:
     primary: str | None
     online: int  # normal or delayed routes
     total: int
+    notices: tuple[str, ...] = ()  # shutdowns coming up (bot.freshness)
 
     @property
     def summary(self) -> str:
@@ -129,7 +148,7 @@ def _row(status: RouteStatus, primary: str | None, now: datetime) -> StatusRow:
         p50=_latency(status.p50_ms),
         success=_rate(status.success_rate),
         since=since,
-        reason=reason_text(status.reason, status.state),
+        reason=reason_text(status.reason, status.state, status.note),
         primary=status.label == primary,
     )
 
@@ -139,7 +158,8 @@ def status_view(board: HealthBoard, now: datetime) -> StatusView:
     primary = board.primary()
     rows = tuple(_row(s, primary, now) for s in board.snapshot())
     online = sum(1 for r in rows if r.state is not HealthState.DOWN)
-    return StatusView(rows=rows, primary=primary, online=online, total=len(rows))
+    notices = tuple(board.notices)
+    return StatusView(rows, primary, online=online, total=len(rows), notices=notices)
 
 
 def status_lines(view: StatusView) -> list[str]:
@@ -151,7 +171,7 @@ def status_lines(view: StatusView) -> list[str]:
             what += f": {r.reason}"
         mark = " (primary)" if r.primary else ""
         lines.append(f"{r.emoji} `{r.label}`{mark} — {what} · p50 {r.p50} · ok {r.success}")
-    return lines
+    return lines + list(view.notices)
 
 
 def _goes_to(primary: str | None, route: str | None, *, back: bool = False) -> str:
@@ -164,7 +184,7 @@ def _goes_to(primary: str | None, route: str | None, *, back: bool = False) -> s
 
 def down_text(event: HealthEvent, *, primary: str | None, moved: bool = True) -> str:
     """🔴 X is down — overloaded (503). Requests go to Y. (``moved``: say where they go)"""
-    why = reason_text(event.reason, HealthState.DOWN)
+    why = reason_text(event.reason, HealthState.DOWN, event.note)
     where = _goes_to(primary, event.route) if moved else ""
     return f"🔴 {event.route} is down — {why}.{where}"
 

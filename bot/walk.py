@@ -13,7 +13,9 @@ from bot.catalog import ModelSpec
 from bot.domain import Attempt, GenerationRequest, ImageResult, Outcome, ProviderImage
 from bot.errors import (
     AllModelsFailed,
+    HistoryRejected,
     InvalidRequest,
+    ModelNotOffered,
     ProviderError,
     ProviderMisconfigured,
     ProviderRateLimited,
@@ -23,6 +25,8 @@ from bot.errors import (
     SafetyBlocked,
 )
 from bot.health import HealthState
+from bot.rebase import for_route, rebased
+from bot.status_text import not_offered_note
 
 if TYPE_CHECKING:
     from bot.ports import AttemptStarted
@@ -37,6 +41,7 @@ class _Done:
     attempt: Attempt
     image: ProviderImage | None = None
     error: ProviderError | None = None
+    rebased: bool = False  # the thread's history was replaced for this route
 
 
 @dataclass(slots=True)
@@ -141,7 +146,9 @@ class Walk:
             rh = board[route.label]
             state = rh.state()
             admitted = None
-            if state is not HealthState.DELAYED or rh.claim_probe():
+            if rh.offline is not None:
+                pass  # the channel does not serve it: never called, never a last resort
+            elif state is not HealthState.DELAYED or rh.claim_probe():
                 admitted = rh.breaker.admit()  # closed: 0; half-open: the single probe's
             if admitted is not None:
                 chosen, probe, ticket = route, state is not HealthState.NORMAL, admitted
@@ -154,7 +161,8 @@ class Walk:
             if chosen is not None and self.cands.index(route) > self.cands.index(chosen):
                 continue
             self.noted.add(route.label)
-            reason = "delayed" if route in delayed else "breaker open"
+            offline = board[route.label].offline
+            reason = "delayed" if route in delayed else "not offered" if offline else "breaker open"
             self.attempts.append(
                 Attempt(route.model.id, route.provider.channel, Outcome.SKIPPED, detail=reason)
             )
@@ -165,7 +173,9 @@ class Walk:
         usable = [
             r
             for r in skipped
-            if not board[r.label].breaker.held and board[r.label].last_failure != "misconfigured"
+            if not board[r.label].breaker.held
+            and board[r.label].last_failure != "misconfigured"
+            and board[r.label].offline is None
         ]
         if not usable:
             return None
@@ -227,9 +237,19 @@ class Walk:
                 self.on_attempt(model.id, tuple(self.attempts))
             except Exception:  # progress is a courtesy; it never fails a request
                 log.exception("progress callback failed")
+        request = for_route(self.request, model.id, channel)
         try:
             async with asyncio.timeout(limit):
-                image = await route.provider.generate(model=model, request=self.request)
+                try:
+                    image = await route.provider.generate(model=model, request=request)
+                except HistoryRejected:
+                    if not request.history:
+                        raise
+                    # a signature the model did not make (a rotated key, a relay):
+                    # the same call once more, the thread rebased — never a user's 400
+                    log.warning("%s refused the thread's history; resent rebased", route.label)
+                    request = rebased(request)
+                    image = await route.provider.generate(model=model, request=request)
         except asyncio.CancelledError:
             latency = rh.abandoned(token)
             log.debug("%s cancelled after %.2fs", route.label, latency)
@@ -247,7 +267,8 @@ class Walk:
             )
         latency = rh.succeeded(token)
         self.r.board.refresh()
-        return _Done(route, Attempt(model.id, channel, Outcome.OK, _ms(latency), price), image)
+        attempt = Attempt(model.id, channel, Outcome.OK, _ms(latency), price)
+        return _Done(route, attempt, image, rebased=request is not self.request)
 
     def _failed(self, route: Route, token: int, err: ProviderError, *, by_deadline: bool) -> _Done:
         rh = self.r.board[route.label]
@@ -260,7 +281,11 @@ class Walk:
         else:
             retry_after = err.retry_after if isinstance(err, ProviderRateLimited) else None
             latency = rh.failed(token, str(err.outcome), retry_after=retry_after)
-            if isinstance(err, ProviderMisconfigured):
+            if isinstance(err, ModelNotOffered):  # 404: unknown or shut down
+                channel = route.provider.channel
+                rh.take_offline(not_offered_note(channel, self.r.successor(route.model.id)))
+                log.error("%s: not served by %s; switched off", route.label, channel)
+            elif isinstance(err, ProviderMisconfigured):
                 rh.breaker.trip(hold_s=self.r.policy.misconfigured_hold_s)
                 log.error("%s is misconfigured (%s); switched off", route.label, err.status)
         log.info("%s failed: %s (%.2fs)", route.label, err.outcome, latency)
@@ -333,6 +358,7 @@ class Walk:
             cost_usd=d.attempt.cost_usd,
             fallback_reason=reason,
             adjustments=_adjustments(d.route.model, self.request),
+            rebased=d.rebased,
         )
 
 

@@ -29,11 +29,13 @@ from adapters.providers._common import (
     safe_text,
 )
 from bot.catalog import ModelSpec
-from bot.domain import GenerationRequest, ProviderImage
+from bot.domain import GenerationRequest, OfferedModel, ProviderImage
 from bot.errors import (
     ConfigError,
     EmptyResult,
+    HistoryRejected,
     InvalidRequest,
+    ModelNotOffered,
     ProviderError,
     ProviderMisconfigured,
     ProviderOverloaded,
@@ -91,6 +93,7 @@ class GeminiProvider:
         if not api_key and not vertex:  # never let the SDK pick a key from the environment
             raise ConfigError(f"channel {channel!r}: no API key")
         self._channel = channel
+        self._vertex = vertex
         self._secrets = (api_key,) if api_key else ()
         options = types.HttpOptions(
             base_url=base_url,
@@ -127,6 +130,22 @@ class GeminiProvider:
         except Exception as exc:
             raise map_error(exc, model.id, self._secrets) from exc
         return read_response(response, user_turn, model.id)
+
+    async def list_models(self) -> list[OfferedModel] | None:
+        """What the key can call (``models.list``, every page); spends no image.
+        None where there is no list to read: Vertex (it lists tuned models, not
+        Google's) or a relay that answers 404 / 405 / 501."""
+        if self._vertex:
+            return None
+        config = types.ListModelsConfig(page_size=1000, query_base=True)
+        try:
+            pager = await self._client.aio.models.list(config=config)
+            names = [m.name async for m in pager if m.name]
+        except genai_errors.APIError as exc:
+            if exc.code in (404, 405, 501):
+                return None
+            raise map_api_error(exc, "models.list", self._secrets) from exc
+        return [OfferedModel(name.removeprefix("models/")) for name in names]
 
     async def aclose(self) -> None:
         self._client.close()  # the sync httpx client the SDK always builds
@@ -228,6 +247,8 @@ def map_api_error(
         return ProviderOverloaded(msg, model=model, status=code)
     if code >= 500 or code in (408, 499):
         return ProviderServerError(msg, model=model, status=code)
+    if code == 404 and ("not found" in words or "not supported" in words):
+        return ModelNotOffered(msg, model=model, status=code)  # unknown or shut down
     if code in (401, 403, 404) or status in (
         "FAILED_PRECONDITION",
         "PERMISSION_DENIED",
@@ -238,6 +259,8 @@ def map_api_error(
         return ProviderMisconfigured(
             msg, model=model, status=code
         )  # Google answers a bad key with 400
+    if "thought signature" in words or "thought_signature" in words:
+        return HistoryRejected(msg, model=model, status=code)  # another model's signature
     return InvalidRequest(msg, model=model, status=code)
 
 

@@ -15,17 +15,19 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from datetime import date
 from typing import Literal
 
 import openai
 
 from adapters.providers._common import parse_retry_after, safe_text
 from bot.catalog import ModelSpec, aspect_value
-from bot.domain import GenerationRequest, ImageInput, ProviderImage
+from bot.domain import GenerationRequest, ImageInput, OfferedModel, ProviderImage
 from bot.errors import (
     ConfigError,
     EmptyResult,
     InvalidRequest,
+    ModelNotOffered,
     ProviderError,
     ProviderMisconfigured,
     ProviderOverloaded,
@@ -56,7 +58,12 @@ class OpenAIImagesProvider:
         return self._channel
 
     async def generate(self, *, model: ModelSpec, request: GenerationRequest) -> ProviderImage:
-        size = openai_size(request.aspect_ratio or model.aspect_ratios[0])
+        aspect = request.aspect_ratio or model.aspect_ratios[0]
+        size = (
+            pixel_size(aspect, model.fit_size(request.size))
+            if model.pixel_sizes
+            else openai_size(aspect)
+        )
         quality: Literal["medium", "high"] = (
             "medium" if model.fit_size(request.size) == "1K" else "high"
         )
@@ -86,14 +93,56 @@ class OpenAIImagesProvider:
             raise map_error(exc, model.id, self._secrets) from exc
         return read_result(result, model.id)
 
+    async def list_models(self) -> list[OfferedModel] | None:
+        """``GET /models`` with each entry's ``shutdown_date`` (YYYY-MM-DD or null);
+        spends no image. None for a relay without the endpoint (404 / 405 / 501)."""
+        try:
+            found = [m async for m in self._client.models.list()]
+        except openai.APIStatusError as exc:
+            if exc.status_code in (404, 405, 501):
+                return None
+            raise map_error(exc, "models.list", self._secrets) from exc
+        except Exception as exc:
+            raise map_error(exc, "models.list", self._secrets) from exc
+        return [OfferedModel(m.id, _date(getattr(m, "shutdown_date", None))) for m in found]
+
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def openai_size(aspect_ratio: str) -> str:
     """The GPT Image size closest in shape to ``aspect_ratio``."""
     target = aspect_value(aspect_ratio) or 1.0
     return min(SIZES, key=lambda s: abs(math.log(SIZES[s] / target)))
+
+
+# GPT Image 2.x (and relays with free sizes): any WxH with sides divisible by 16,
+# ratio at most 3:1, edges up to 3840, 655,360–8,294,400 pixels (openai-python
+# 3.3 ``images.generate`` docstring, checked 2026-12-07). A size is an area.
+AREAS = {"1K": 1024 * 1024, "2K": 2048 * 2048, "4K": 3840 * 2160}
+MAX_EDGE, MAX_RATIO = 3840, 3.0
+
+
+def pixel_size(aspect_ratio: str, size: str) -> str:
+    """``"WxH"`` for ``size``'s area in the shape of ``aspect_ratio`` (within the limits)."""
+    ratio = min(max(aspect_value(aspect_ratio) or 1.0, 1 / MAX_RATIO), MAX_RATIO)
+    area = AREAS.get(size, AREAS["1K"])
+    width, height = math.sqrt(area * ratio), math.sqrt(area / ratio)
+    shrink = min(1.0, MAX_EDGE / max(width, height))
+    w, h = _by16(width * shrink), _by16(height * shrink)
+    w, h = min(w, int(h * MAX_RATIO)), min(h, int(w * MAX_RATIO))  # rounding kept ≤ 3:1
+    return f"{w}x{h}"
+
+
+def _by16(edge: float) -> int:
+    return max(16, int(edge) // 16 * 16)
 
 
 def _upload(index: int, ref: ImageInput) -> tuple[str, bytes, str]:
@@ -143,6 +192,11 @@ def map_error(exc: Exception, model: str, secrets: tuple[str, ...] = ()) -> Prov
         return ProviderServerError(msg, model=model, status=status)
     if code in SAFETY_CODES:
         return SafetyBlocked(msg, model=model, status=status, reason=code)
+    if code == "model_not_found" or (status == 404 and "model" in words):
+        return ModelNotOffered(msg, model=model, status=status)  # unknown or shut down
+    param = exc.body.get("param") if isinstance(exc.body, dict) else None
+    if status == 400 and param == "model" and ("exist" in words or "deprecated" in words):
+        return ModelNotOffered(msg, model=model, status=status)  # some say it with a 400
     if status in (401, 403, 404):
         return ProviderMisconfigured(msg, model=model, status=status)
     if status in (408, 409):

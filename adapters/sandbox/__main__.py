@@ -1,17 +1,24 @@
 """Serve the sandbox until SIGINT/SIGTERM.
 
-    python -m adapters.sandbox --port 8765 --script faults.toml --latency gpt-image-1.5=2.5
+    python -m adapters.sandbox --port 8765 --script faults.toml --latency gpt-image-2.6-sunburst=2.5
 
 A script file is TOML::
 
     seed = 1                    # optional
-    [models."gemini-3-pro-image-preview"]
+    [models."gemini-3-pro-image"]
     latency = 2.0
     jitter = 0.5
     faults = [{ kind = "overloaded", start = 10, end = 40, probability = 0.5 }]
+    [models."gemini-3-pro-image-preview"]   # serve an id the catalogue retired
+    api = "gemini"
+    [models."gpt-image-2"]
+    shutdown_date = "2027-01-15"           # announced (or: offered = false, withdrawn)
+
+The catalogue's models are served by default (``adapters/sandbox/models.py``).
 
 Faults can also be set at run time: ``POST /_sandbox/script`` with
-``{"model": ..., "faults": [...]}``; ``GET /_sandbox/calls`` lists the calls.
+``{"model": ..., "faults": [...]}``; ``GET /_sandbox/calls`` lists the calls;
+``POST /_sandbox/models`` offers and withdraws models (``adapters/sandbox/control.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +39,12 @@ from adapters.sandbox.server import Sandbox
 def configure(sb: Sandbox, table: Mapping[str, Any]) -> None:
     """Apply a script table (the TOML shape above) to ``sb``."""
     for model, spec in table.get("models", {}).items():
+        if spec.get("offered") is False:
+            sb.withdraw(model)
+        elif "api" in spec:
+            sb.offer(model, str(spec["api"]), shutdown_date=spec.get("shutdown_date"))
+        elif "shutdown_date" in spec:
+            sb.set_shutdown(model, spec["shutdown_date"])
         if "latency" in spec:
             sb.set_latency(model, float(spec["latency"]), float(spec.get("jitter", 0.0)))
         if "faults" in spec:
@@ -85,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         asyncio.run(serve(args))
-    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError, KeyError, tomllib.TOMLDecodeError) as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 1
     return 0

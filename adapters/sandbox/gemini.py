@@ -19,11 +19,12 @@ from aiohttp import web
 from PIL import Image
 
 from adapters.sandbox.faults import Fault, proto_duration, retry_after_of
-from adapters.sandbox.images import SIZE_FACTORS, dimensions, render_async
+from adapters.sandbox.images import SIZE_FACTORS, aspect_value, dimensions, render_async
 from adapters.sandbox.records import Parsed
-from bot.catalog import aspect_value
+from adapters.sandbox.signatures import CORRUPTED, signatures_in
 
 if TYPE_CHECKING:
+    from adapters.sandbox.models import Offer
     from adapters.sandbox.server import Sandbox
 
 PATH = re.compile(
@@ -31,24 +32,7 @@ PATH = re.compile(
     r":generateContent"
 )
 VERSIONS = frozenset({"v1", "v1beta", "v1alpha", "v1beta1"})
-ASPECT_RATIOS = frozenset(
-    {
-        "1:1",
-        "2:3",
-        "3:2",
-        "3:4",
-        "4:3",
-        "4:5",
-        "5:4",
-        "9:16",
-        "16:9",
-        "21:9",
-        "1:4",
-        "4:1",
-        "1:8",
-        "8:1",
-    }
-)
+ASPECT_RATIOS = frozenset("1:1 2:3 3:2 3:4 4:3 4:5 5:4 9:16 16:9 21:9 9:21 1:4 4:1 1:8 8:1".split())
 HIGH_DEMAND = (
     "This model is currently experiencing high demand. Spikes in demand are usually "
     "temporary. Please try again later."
@@ -82,6 +66,25 @@ def error(code: int, status: str, message: str, details: list[Any] | None = None
     if details:
         body["details"] = details
     return web.json_response({"error": body}, status=code)
+
+
+def not_found(model: str, version: str) -> web.Response:
+    """An unknown, withdrawn or shut-down model, as Google words it (google/adk-python#200)."""
+    message = (
+        f"models/{model} is not found for API version {version}, or is not supported for "
+        "generateContent. Call ListModels to see the list of available models and their "
+        "supported methods."
+    )
+    return error(404, "NOT_FOUND", message)
+
+
+def request_key(request: web.Request) -> str:
+    """The API key (or, on Vertex, the OAuth token) a request was made with."""
+    key = request.headers.get("x-goog-api-key") or request.query.get("key")
+    if key:
+        return key
+    bearer = request.headers.get("Authorization", "")
+    return bearer[7:].strip() if bearer.startswith("Bearer ") else ""
 
 
 def decode_b64(text: str) -> bytes:
@@ -146,7 +149,8 @@ class GeminiApi:
             return error(400, "INVALID_ARGUMENT", f"Unsupported aspect ratio: {ratio}")
         if size is not None and size not in SIZE_FACTORS:
             return error(400, "INVALID_ARGUMENT", f"Unsupported image size: {size}")
-        modalities = _get(config, "responseModalities", "response_modalities") or ["TEXT", "IMAGE"]
+        asked = _get(config, "responseModalities", "response_modalities")
+        modalities = [str(m).upper() for m in asked or ["TEXT", "IMAGE"]]
         thinking = _get(config, "thinkingConfig", "thinking_config") or {}
         return Parsed(
             model=model,
@@ -157,7 +161,8 @@ class GeminiApi:
                 "version": version,
                 "ratio": ratio,
                 "size": size or "1K",
-                "image": "IMAGE" in [str(m).upper() for m in modalities],
+                "image": "IMAGE" in modalities,
+                "image_asked": bool(asked) and "IMAGE" in modalities,
                 "thoughts": bool(_get(thinking, "includeThoughts", "include_thoughts")),
             },
         )
@@ -181,9 +186,35 @@ class GeminiApi:
             )
         return None
 
+    def request_key(self, request: web.Request) -> str:
+        return request_key(request)
+
+    def not_found(self, parsed: Parsed) -> web.Response:
+        return not_found(parsed.model, parsed.options["version"])
+
+    def validate(self, sb: Sandbox, parsed: Parsed, offer: Offer) -> web.Response | None:
+        """What a served model refuses: other methods, modalities, foreign signatures."""
+        if offer.kind == "embedding":  # served, but not for generateContent
+            return self.not_found(parsed)
+        if offer.kind == "text":
+            if parsed.options["image_asked"]:
+                message = "Model does not support the requested response modality: IMAGE"
+                return error(400, "INVALID_ARGUMENT", message)
+            parsed.options["image"] = False
+        for where, value in signatures_in(parsed.body.get("contents")):
+            try:
+                raw = decode_b64(value) if isinstance(value, str) else None
+            except ValueError:
+                raw = None
+            if raw is None:
+                message = f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed"
+                return error(400, "INVALID_ARGUMENT", message)
+            if not sb.owns_signature(raw, parsed.model, parsed.api_key):
+                return error(400, "INVALID_ARGUMENT", CORRUPTED)
+        return None
+
     async def respond(self, sb: Sandbox, parsed: Parsed, fault: Fault | None) -> web.Response:
         kind = fault.kind if fault else "ok"
-        model = parsed.model
         if kind in ERRORS:
             return error(*ERRORS[kind])
         if kind == "rate_limited":
@@ -199,13 +230,11 @@ class GeminiApi:
             message = f"You exceeded your current quota. Please retry in {delay}."
             return error(429, "RESOURCE_EXHAUSTED", message, details)
         if kind == "not_found":
-            version = parsed.options["version"]
-            message = (
-                f"models/{model} is not found for API version {version}, or is not supported "
-                "for generateContent. Call ListModels to see the list of available models."
-            )
-            return error(404, "NOT_FOUND", message)
-        out: dict[str, Any] = {"modelVersion": model, "responseId": secrets.token_urlsafe(12)}
+            return self.not_found(parsed)
+        out: dict[str, Any] = {
+            "modelVersion": parsed.model,
+            "responseId": secrets.token_urlsafe(12),
+        }
         out["usageMetadata"] = {
             "promptTokenCount": 8 + len(parsed.prompt) // 4 + 258 * len(parsed.images)
         }
@@ -254,7 +283,7 @@ class GeminiApi:
         parts.append(
             {
                 "inlineData": {"mimeType": "image/png", "data": data},
-                "thoughtSignature": sb.signature(parsed.model, counter),
+                "thoughtSignature": sb.signature(parsed.model, counter, parsed.api_key),
             }
         )
         return parts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import math
 import textwrap
 from functools import lru_cache
 
@@ -18,12 +19,61 @@ FORMATS = {
 }
 _THREAD_PIXELS = 512 * 512  # render bigger images off the event loop
 
+# GPT Image 2.x free sizes (openai-python ``images.generate`` docstring): sides
+# divisible by 16, ratio at most 3:1, longest edge 3840, 655,360-8,294,400 pixels.
+CLASSIC_SIZES = frozenset({"1024x1024", "1536x1024", "1024x1536"})
+PIXEL_STEP, MAX_PIXEL_RATIO, MAX_EDGE = 16, 3.0, 3840
+MIN_PIXELS, MAX_PIXELS = 655_360, 8_294_400
+
 
 def dimensions(ratio: float, long_side: int) -> tuple[int, int]:
     """Width and height for ``ratio`` (w/h) with the longer side ``long_side``."""
     if ratio >= 1:
         return long_side, max(1, round(long_side / ratio))
     return max(1, round(long_side * ratio)), long_side
+
+
+def aspect_value(ratio: str) -> float | None:
+    """``"16:9"`` -> 1.777...; None for anything that is not a positive ratio."""
+    w, sep, h = ratio.partition(":")
+    try:
+        value = float(w) / float(h) if sep else None
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if value and value > 0 and math.isfinite(value) else None
+
+
+def parse_wxh(size: str) -> tuple[int, int] | None:
+    """``"1536x864"`` -> (1536, 864); None unless two positive integers."""
+    w, sep, h = size.partition("x")
+    if not (sep and w.isdigit() and h.isdigit() and int(w) and int(h)):
+        return None
+    return int(w), int(h)
+
+
+def pixel_size_problem(size: str) -> str | None:
+    """Why ``size`` is not a valid GPT Image 2.x size (None: it is)."""
+    if size == "auto" or size in CLASSIC_SIZES:
+        return None
+    wh = parse_wxh(size)
+    if wh is None:
+        return "Use 'auto' or WIDTHxHEIGHT."
+    (w, h), step = wh, PIXEL_STEP
+    if w % step or h % step:
+        return f"Width and height must both be divisible by {step}."
+    if max(w, h) > MAX_PIXEL_RATIO * min(w, h):
+        return "The aspect ratio must be between 1:3 and 3:1."
+    if max(w, h) > MAX_EDGE:
+        return f"The longest edge must be at most {MAX_EDGE} pixels."
+    if not MIN_PIXELS <= w * h <= MAX_PIXELS:
+        return f"The total pixel count must be between {MIN_PIXELS:,} and {MAX_PIXELS:,}."
+    return None
+
+
+def scaled(width: int, height: int, image_px: int) -> tuple[int, int]:
+    """A ``width`` x ``height`` request drawn at the sandbox's scale (1024 -> ``image_px``)."""
+    factor = image_px / 1024
+    return max(1, round(width * factor)), max(1, round(height * factor))
 
 
 @lru_cache(maxsize=8)

@@ -4,7 +4,10 @@ Errors are shaped as the real API shapes them: ``{"error": {message, type,
 param, code}}``; 503s look like what OpenAI-compatible relays send
 (``code: "upstream_error"``). Models whose id does not start with
 ``gpt-image`` behave like DALL·E-style relays: they answer with a ``url``
-unless asked for ``response_format="b64_json"``.
+unless asked for ``response_format="b64_json"``. Models offered with
+``pixel_sizes`` (GPT Image 2.x) take any valid ``WxH`` and draw exactly that
+shape (scaled by ``image_px / 1024``); the others draw the requested ratio
+with the long side ``image_px``.
 """
 
 from __future__ import annotations
@@ -18,12 +21,20 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from adapters.sandbox.faults import Fault, retry_after_of
-from adapters.sandbox.images import FORMATS, dimensions, render_async
+from adapters.sandbox.images import (
+    FORMATS,
+    dimensions,
+    parse_wxh,
+    pixel_size_problem,
+    render_async,
+    scaled,
+)
 from adapters.sandbox.records import Parsed
 
 if TYPE_CHECKING:
     from aiohttp.web_request import FileField
 
+    from adapters.sandbox.models import Offer
     from adapters.sandbox.server import Sandbox
 
 MISSING = "missing_required_parameter"
@@ -84,6 +95,27 @@ def error(
     return web.json_response(body, status=status, headers=headers or None)
 
 
+def not_found(model: str) -> web.Response:
+    """An unknown, withdrawn or shut-down model: HTTP 404 ``model_not_found``."""
+    message = f"The model `{model}` does not exist or you do not have access to it."
+    return error(404, "invalid_request_error", "model_not_found", message)
+
+
+def request_key(request: web.Request) -> str:
+    auth = request.headers.get("Authorization", "")
+    return auth[7:].strip() if auth.startswith("Bearer ") else ""
+
+
+def check_auth(request: web.Request, keys: frozenset[str] | None) -> web.Response | None:
+    key = request_key(request)
+    if not key:
+        message = "Missing bearer or basic authentication in header"
+        return error(401, "invalid_request_error", None, message)
+    if keys is not None and key not in keys:
+        return error(*ERRORS["unauthorized"])
+    return None
+
+
 def _invalid(message: str, param: str | None = None, code: str | None = None) -> web.Response:
     return error(400, "invalid_request_error", code, message, param)
 
@@ -121,17 +153,38 @@ class OpenAIImagesApi:
         wants_b64 = model.startswith("gpt-image") or body.get("response_format") == "b64_json"
         if body.get("response_format") == "url":
             wants_b64 = False
-        options = {"ratio": ratio, "format": fmt, "n": n, "b64": wants_b64, "edit": edit}
+        options = {
+            "size": size,
+            "ratio": ratio,
+            "format": fmt,
+            "n": n,
+            "b64": wants_b64,
+            "edit": edit,
+        }
         return Parsed(model=model, body=body, prompt=prompt, images=images, options=options)
 
     def check_auth(self, request: web.Request, keys: frozenset[str] | None) -> web.Response | None:
-        auth = request.headers.get("Authorization", "")
-        key = auth[7:].strip() if auth.startswith("Bearer ") else ""
-        if not key:
-            message = "Missing bearer or basic authentication in header"
-            return error(401, "invalid_request_error", None, message)
-        if keys is not None and key not in keys:
-            return error(*ERRORS["unauthorized"])
+        return check_auth(request, keys)
+
+    def request_key(self, request: web.Request) -> str:
+        return request_key(request)
+
+    def not_found(self, parsed: Parsed) -> web.Response:
+        return not_found(parsed.model)
+
+    def validate(self, sb: Sandbox, parsed: Parsed, offer: Offer) -> web.Response | None:
+        """Per-model rules: only image models draw; GPT Image 2.x sizes."""
+        if offer.kind != "image":
+            message = f"Invalid value: '{parsed.model}'. This model does not support images."
+            return _invalid(message, "model", "invalid_value")
+        if not offer.pixel_sizes:
+            return None
+        size = parsed.options["size"]
+        problem = pixel_size_problem(size)
+        if problem is not None:
+            message = f"Invalid value for 'size': '{size}'. {problem}"
+            return _invalid(message, "size", "invalid_value")
+        parsed.options["pixels"] = parse_wxh(size) or (1024, 1024)  # "auto": square
         return None
 
     async def respond(self, sb: Sandbox, parsed: Parsed, fault: Fault | None) -> web.Response:
@@ -150,8 +203,7 @@ class OpenAIImagesApi:
                 **{"Retry-After": str(math.ceil(wait)), "retry-after-ms": str(round(wait * 1000))},
             )
         if kind == "not_found":
-            message = f"The model '{parsed.model}' does not exist or you do not have access to it."
-            return error(404, "invalid_request_error", "model_not_found", message)
+            return self.not_found(parsed)
         data: list[dict[str, Any]] = []
         if kind == "text_only":
             data = [{"revised_prompt": parsed.prompt}]
@@ -176,7 +228,12 @@ class OpenAIImagesApi:
             return {"b64_json": "this is not base64!!"}
         if not parsed.options["b64"]:
             return {"url": f"{sb.base_url}/_sandbox/files/{counter}.{parsed.options['format']}"}
-        width, height = dimensions(parsed.options["ratio"], sb.image_px)
+        pixels = parsed.options.get("pixels")
+        width, height = (
+            scaled(pixels[0], pixels[1], sb.image_px)
+            if pixels
+            else dimensions(parsed.options["ratio"], sb.image_px)
+        )
         image = await render_async(
             parsed.prompt, parsed.model, counter, width, height, parsed.options["format"]
         )
@@ -232,7 +289,5 @@ async def _read_json(
 def _size_ratio(size: str) -> float | None:
     if size == "auto":
         return 1.0
-    w, sep, h = size.partition("x")
-    if not (sep and w.isdigit() and h.isdigit() and int(w) and int(h)):
-        return None
-    return int(w) / int(h)
+    wh = parse_wxh(size)
+    return None if wh is None else wh[0] / wh[1]

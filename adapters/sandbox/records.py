@@ -19,6 +19,7 @@ class Parsed:
     prompt: str = ""
     images: list[tuple[bytes, str]] = field(default_factory=list)  # the new turn's images
     options: dict[str, Any] = field(default_factory=dict)
+    api_key: str = ""  # the key (or OAuth token) the request carried, once auth passed
 
 
 @dataclass(slots=True)

@@ -1,30 +1,43 @@
 """One aiohttp server that plays both Gemini ``generateContent`` and OpenAI Images.
 
     async with Sandbox(seed=0, image_px=256) as sb:
-        sb.set_latency("gemini-3-pro-image-preview", 0.2)
-        sb.script("gpt-image-1.5", [Fault("overloaded", end=5.0)])
+        sb.set_latency("gemini-3-pro-image", 0.2)
+        sb.script("gpt-image-2.6-sunburst", [Fault("overloaded", end=5.0)])
         ... point the real SDKs at sb.gemini_base_url / sb.openai_base_url ...
         assert sb.calls[-1].outcome == "ok"
 
-Every request is recorded in ``sb.calls`` the moment it arrives. Shutdown is
-prompt: hanging and sleeping handlers drop their connections when the sandbox
-closes, and a handler whose client went away is cancelled (no leaked tasks).
+It serves the catalogue's models (see :mod:`adapters.sandbox.models`: ``offer``,
+``withdraw``, ``set_shutdown``) and lists them (:mod:`adapters.sandbox.listing`).
+A generation request goes: parse -> auth -> is the model served (else the
+vendor's 404, outcome "not_found") -> per-model checks such as foreign thought
+signatures (400, outcome "invalid") -> fault script -> answer.
+
+Every generation request is recorded in ``sb.calls`` the moment it arrives
+(model-list requests in ``sb.lookups``). Shutdown is prompt: hanging and
+sleeping handlers drop their connections when the sandbox closes, and a
+handler whose client went away is cancelled (no leaked tasks).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
+import datetime
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from aiohttp import web
 from multidict import CIMultiDict
 
 from adapters.sandbox import gemini, openai_images
+from adapters.sandbox.control import add_control_routes
 from adapters.sandbox.faults import Behaviour, Fault, fault_delay
+from adapters.sandbox.listing import ModelLists
+from adapters.sandbox.models import Offer, Registry
 from adapters.sandbox.records import Call, Parsed
+from adapters.sandbox.signatures import Signer, key_digest
+
+_ISSUED_KEPT = 4096  # counters whose key signature() remembers
 
 
 class Api(Protocol):
@@ -35,6 +48,12 @@ class Api(Protocol):
     def check_auth(
         self, request: web.Request, keys: frozenset[str] | None
     ) -> web.Response | None: ...
+
+    def request_key(self, request: web.Request) -> str: ...
+
+    def not_found(self, parsed: Parsed) -> web.Response: ...
+
+    def validate(self, sb: Sandbox, parsed: Parsed, offer: Offer) -> web.Response | None: ...
 
     async def respond(self, sb: Sandbox, parsed: Parsed, fault: Fault | None) -> web.Response: ...
 
@@ -53,7 +72,11 @@ class Sandbox:
         thoughts: bool = False,
         max_calls: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        models: Mapping[str, str] | None = None,
+        today: Callable[[], datetime.date] = datetime.date.today,
     ) -> None:
+        """``models``: id -> "gemini" | "openai" to serve (None: the built-in catalogue's);
+        ``today`` decides when an announced shutdown date takes effect."""
         self.seed = seed
         self.image_px = image_px
         self.host = host
@@ -62,8 +85,13 @@ class Sandbox:
         self.thoughts = thoughts  # also answer with thought parts (text + draft image)
         self.max_calls = max_calls  # keep only the newest calls (long-running servers)
         self.clock = clock
+        self.today = today
         self.calls: list[Call] = []
+        self.lookups: list[Call] = []  # model-list requests (GET .../models[/{id}])
         self.behaviour = Behaviour(seed=seed)
+        self.registry = Registry(models, today=lambda: self.today())
+        self._signer = Signer(seed)
+        self._issued: dict[int, bytes] = {}  # counter -> key digest it was signed for
         self._counter = 0
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -85,13 +113,13 @@ class Sandbox:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         gemini_api, openai_api = gemini.GeminiApi(), openai_images.OpenAIImagesApi()
+        lists = ModelLists(self)
+        add_control_routes(app, self)  # before "/{version}/models" could claim "/_sandbox/models"
         app.router.add_post("/{version}/{rest:.+:generateContent}", self._route(gemini_api))
         app.router.add_post("/v1/images/generations", self._route(openai_api))
         app.router.add_post("/v1/images/edits", self._route(openai_api))
-        app.router.add_post("/_sandbox/script", self._control_script)
-        app.router.add_post("/_sandbox/latency", self._control_latency)
-        app.router.add_post("/_sandbox/reset", self._control_reset)
-        app.router.add_get("/_sandbox/calls", self._control_calls)
+        app.router.add_get("/{version}/models", lists.handle)
+        app.router.add_get("/{version}/models/{model}", lists.handle)
         return app
 
     async def start(self) -> Sandbox:
@@ -135,9 +163,37 @@ class Sandbox:
         return self.behaviour.active(model, self.clock() if at is None else at)
 
     def reset(self) -> None:
-        """Forget calls, latencies and fault scripts."""
+        """Forget calls, latencies and fault scripts (the served models stay as they are)."""
         self.calls.clear()
+        self.lookups.clear()
         self.behaviour.reset()
+
+    # -- served models -----------------------------------------------------------
+
+    def offer(
+        self,
+        model_id: str,
+        api: str,
+        *,
+        shutdown_date: str | datetime.date | None = None,
+        pixel_sizes: bool | None = None,
+    ) -> Offer:
+        """Serve ``model_id`` on ``api`` ("gemini" | "openai"), optionally until a date."""
+        return self.registry.offer(
+            model_id, api, shutdown_date=shutdown_date, pixel_sizes=pixel_sizes
+        )
+
+    def withdraw(self, model_id: str) -> None:
+        """Stop serving ``model_id``: the vendor's 404 and absent from the lists."""
+        self.registry.withdraw(model_id)
+
+    def set_shutdown(self, model_id: str, when: str | datetime.date | None) -> None:
+        """Announce ``model_id``'s shutdown ("YYYY-MM-DD"; None cancels). Listed in
+        OpenAI's ``shutdown_date`` until ``today()`` reaches it; from then on, 404."""
+        self.registry.set_shutdown(model_id, when)
+
+    def serves(self, model_id: str) -> bool:
+        return self.registry.live(model_id) is not None
 
     def calls_for(self, model: str) -> list[Call]:
         return [c for c in self.calls if c.model == model]
@@ -146,12 +202,29 @@ class Sandbox:
         self._counter += 1
         return self._counter
 
-    def signature(self, model: str, counter: int) -> str:
-        """A thought signature: base64 of bytes unique to one response."""
-        raw = f"sandbox-sig:{self.seed}:{model}:{counter}:".encode() + bytes(
-            [counter % 251, 0xFB, 0xFF]
-        )
-        return base64.b64encode(raw).decode("ascii")
+    def signature(self, model: str, counter: int, api_key: str | None = None) -> str:
+        """The thought signature (standard base64) of answer ``counter`` by ``model`` to
+        ``api_key``; None: the key that answer was made for (else the empty key).
+        Deterministic in (seed, model, key, counter); see :mod:`.signatures`."""
+        if api_key is None:
+            digest = self._issued.get(counter, key_digest(""))
+        else:
+            digest = key_digest(api_key)
+            self._issued.pop(counter, None)
+            self._issued[counter] = digest
+            while len(self._issued) > _ISSUED_KEPT:
+                del self._issued[next(iter(self._issued))]
+        return self._signer.make_b64(model, counter, digest)
+
+    def owns_signature(self, raw: bytes, model: str, api_key: str) -> bool:
+        """True if this sandbox made signature ``raw`` for ``model`` and ``api_key``."""
+        return self._signer.verify(raw, model, key_digest(api_key))
+
+    def record(self, into: list[Call], call: Call) -> None:
+        """Append ``call`` to ``into``, keeping at most ``max_calls``."""
+        into.append(call)
+        if self.max_calls is not None and len(into) > self.max_calls:
+            del into[: len(into) - self.max_calls]
 
     # -- request pipeline --------------------------------------------------------
 
@@ -168,9 +241,7 @@ class Sandbox:
             started=self.clock(),
             headers=CIMultiDict(request.headers),
         )
-        self.calls.append(call)
-        if self.max_calls is not None and len(self.calls) > self.max_calls:
-            del self.calls[: len(self.calls) - self.max_calls]
+        self.record(self.calls, call)
         try:
             parsed = await api.parse(request)
             if isinstance(parsed, web.Response):
@@ -180,6 +251,13 @@ class Sandbox:
             denied = api.check_auth(request, self.api_keys)
             if denied is not None:
                 return self._answer(call, "unauthorized", denied)
+            parsed.api_key = api.request_key(request)
+            offer = self.registry.live(parsed.model, api.name)
+            if offer is None:  # unknown, withdrawn or shut down
+                return self._answer(call, "not_found", api.not_found(parsed))
+            refused = api.validate(self, parsed, offer)
+            if refused is not None:
+                return self._answer(call, "invalid", refused)
             fault = self.behaviour.pick(parsed.model, self.clock())
             call.fault, call.outcome = fault, (fault.kind if fault else "ok")
             kind = fault.kind if fault else None
@@ -221,32 +299,3 @@ class Sandbox:
         if request.transport is not None:
             request.transport.close()
         return web.Response(status=499)
-
-    # -- control endpoints (for out-of-process use) ------------------------------
-
-    async def _control_script(self, request: web.Request) -> web.Response:
-        try:
-            data = await request.json()
-            model = str(data["model"])
-            faults = [Fault.from_dict(f) for f in data.get("faults", [])]
-        except (KeyError, TypeError, ValueError) as exc:
-            return web.json_response({"error": f"bad script: {exc!r}"}, status=400)
-        self.script(model, faults)
-        return web.json_response({"model": model, "faults": [f.as_dict() for f in faults]})
-
-    async def _control_latency(self, request: web.Request) -> web.Response:
-        try:
-            data = await request.json()
-            model, seconds = str(data["model"]), float(data["seconds"])
-            jitter = float(data.get("jitter", 0.0))
-        except (KeyError, TypeError, ValueError) as exc:
-            return web.json_response({"error": f"bad latency: {exc!r}"}, status=400)
-        self.set_latency(model, seconds, jitter)
-        return web.json_response({"ok": True})
-
-    async def _control_reset(self, request: web.Request) -> web.Response:
-        self.reset()
-        return web.json_response({"ok": True})
-
-    async def _control_calls(self, request: web.Request) -> web.Response:
-        return web.json_response([c.summary() for c in self.calls])

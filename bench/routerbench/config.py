@@ -8,9 +8,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 clock = time.monotonic
 
-PRIMARY = "gemini-3-pro-image-preview"
-FLASH = "gemini-2.5-flash-image"
-GPT = "gpt-image-1.5"
+PRIMARY = "gemini-3-pro-image"
+FLASH = "gemini-nano-banana-2.1"
+GPT = "gpt-image-2.6-sunburst"
 CHAIN = (PRIMARY, FLASH, GPT)
 SHORT = {PRIMARY: "pro", FLASH: "flash", GPT: "gpt"}
 

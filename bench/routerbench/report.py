@@ -24,7 +24,7 @@ def evaluate(results: dict[str, dict[str, Any]], overhead: dict[str, Any]) -> li
     out = []
     for name, by in results.items():
         r = by.get("router")
-        if r is not None:  # a model is up all run in every scenario (gpt-image-1.5 never fails)
+        if r is not None:  # a model is up all run in every scenario (gpt-image-2.6-sunburst never fails)
             out.append(
                 Target(
                     f"{name}: router delivers 100 % (a model is up all run)",
@@ -85,8 +85,8 @@ def render_markdown(
         f"- sandbox: {meta['sandbox']}, images {meta['image_px']} px; latencies "
         + ", ".join(f"{SHORT[m]} {s:g}±{j:g} s" for m, (s, j) in LATENCY.items())
         + f"; 503/429 answers in {ERROR_S * 1000:g} ms",
-        "- chain: gemini-3-pro-image-preview (pro) → gemini-2.5-flash-image (flash) → "
-        "gpt-image-1.5 (gpt), real google-genai / openai SDKs over HTTP on 127.0.0.1",
+        "- chain: gemini-3-pro-image (pro) → gemini-nano-banana-2.1 (flash) → "
+        "gpt-image-2.6-sunburst (gpt), real google-genai / openai SDKs over HTTP on 127.0.0.1",
         f"- wall time: {meta['wall_s']:.0f} s",
         "",
         "Latency is from the scheduled arrival to the image, over all requests (a request "

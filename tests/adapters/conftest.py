@@ -19,12 +19,12 @@ def catalog() -> Catalog:
 
 @pytest.fixture
 def gemini_model(catalog: Catalog) -> ModelSpec:
-    return catalog.models["gemini-3-pro-image-preview"]
+    return catalog.models["gemini-3-pro-image"]
 
 
 @pytest.fixture
 def openai_model(catalog: Catalog) -> ModelSpec:
-    return catalog.models["gpt-image-1.5"]
+    return catalog.models["gpt-image-2.6-sunburst"]
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ async def test_unsupported_ratio_becomes_the_nearest_and_size_is_fitted(
 async def test_single_size_model_gets_no_image_size(
     gemini: GeminiProvider, catalog: Catalog, sandbox: Sandbox
 ) -> None:
-    flash = catalog.models["gemini-2.5-flash-image"]
+    flash = catalog.models["gemini-3.1-flash-lite-image"]  # 1K only
     await gemini.generate(model=flash, request=GenerationRequest(prompt="x", size="4K"))
     assert "imageConfig" not in sandbox.calls[0].body["generationConfig"]
     await gemini.generate(model=flash, request=GenerationRequest(prompt="x", aspect_ratio="4:3"))

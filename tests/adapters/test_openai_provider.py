@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 import httpx2
 import openai
 import pytest
 
-from adapters.providers.openai_images import OpenAIImagesProvider, map_error, openai_size
+from adapters.providers.openai_images import (
+    OpenAIImagesProvider,
+    map_error,
+    openai_size,
+    pixel_size,
+)
 from adapters.sandbox import Fault, Sandbox
 from bot.catalog import Catalog, ModelSpec
 from bot.domain import GenerationRequest, ImageInput
@@ -28,7 +34,7 @@ async def test_generate_makes_a_png_with_the_bearer_key(
     assert call.path == "/v1/images/generations"
     assert call.headers["Authorization"] == f"Bearer {API_KEY}"
     assert call.body == {
-        "model": "gpt-image-1.5",
+        "model": "gpt-image-2.6-sunburst",
         "prompt": "a kite",
         "size": "1024x1024",
         "quality": "medium",
@@ -53,10 +59,47 @@ async def test_aspect_ratio_and_size_map_to_openai_sizes(
     openai_model: ModelSpec,
     sandbox: Sandbox,
 ) -> None:
+    classic = replace(openai_model, pixel_sizes=False)  # the three sizes of GPT Image 1.x
+    sandbox.offer(classic.id, "openai", pixel_sizes=False)
+    request = GenerationRequest("a harbour", aspect_ratio=ratio, size=size)
+    image = await openai_images.generate(model=classic, request=request)
+    assert (sandbox.calls[0].body["size"], sandbox.calls[0].body["quality"]) == (wire_size, quality)
+    assert image_size(image.data) == shape
+
+
+@pytest.mark.parametrize(
+    ("ratio", "size", "wire_size", "quality"),
+    [
+        ("16:9", "1K", "1360x768", "medium"),
+        ("3:4", "2K", "1760x2352", "high"),
+        ("1:1", "4K", "2880x2880", "high"),
+        ("21:9", "4K", "3824x1632", "high"),
+    ],
+)
+async def test_gpt_image_2_gets_pixel_sizes_the_sandbox_accepts(
+    ratio: str,
+    size: str,
+    wire_size: str,
+    quality: str,
+    openai_images: OpenAIImagesProvider,
+    openai_model: ModelSpec,
+    sandbox: Sandbox,
+) -> None:
     request = GenerationRequest("a harbour", aspect_ratio=ratio, size=size)
     image = await openai_images.generate(model=openai_model, request=request)
     assert (sandbox.calls[0].body["size"], sandbox.calls[0].body["quality"]) == (wire_size, quality)
-    assert image_size(image.data) == shape
+    assert sandbox.calls[0].status == 200
+    width, height = image_size(image.data)
+    w, h = map(int, wire_size.split("x"))
+    assert abs(width / height - w / h) < 0.05  # the shape asked for
+
+
+def test_pixel_sizes_stay_within_gpt_image_limits() -> None:
+    for ratio in ("1:1", "16:9", "9:16", "21:9", "1:8", "8:1", "4:5"):
+        for size in ("1K", "2K", "4K"):
+            w, h = map(int, pixel_size(ratio, size).split("x"))
+            assert w % 16 == 0 and h % 16 == 0 and max(w, h) <= 3840
+            assert max(w, h) / min(w, h) <= 3 and 655_360 <= w * h <= 8_294_400
 
 
 def test_openai_size_is_the_nearest_shape() -> None:
@@ -71,7 +114,9 @@ async def test_references_make_a_multipart_edit(
 ) -> None:
     refs = (ImageInput(png(), "image/png"), ImageInput(jpeg(), "image/jpeg"))
     request = GenerationRequest("add a hat", aspect_ratio="2:3", references=refs)
-    image = await openai_images.generate(model=openai_model, request=request)
+    classic = replace(openai_model, pixel_sizes=False)
+    sandbox.offer(classic.id, "openai", pixel_sizes=False)
+    image = await openai_images.generate(model=classic, request=request)
     assert image_size(image.data) == (43, 64)
     (call,) = sandbox.calls
     assert call.path == "/v1/images/edits"
@@ -133,7 +178,7 @@ def _status_error(status: int, body: dict[str, object], **headers: str) -> opena
 
 def test_sdk_timeout_is_a_provider_timeout() -> None:
     request = httpx2.Request("POST", "http://relay.invalid/v1/images/generations")
-    mapped = map_error(openai.APITimeoutError(request), "gpt-image-1.5")
+    mapped = map_error(openai.APITimeoutError(request), "gpt-image-2.6-sunburst")
     assert isinstance(mapped, ProviderTimeout)
 
 
@@ -154,5 +199,5 @@ def test_relay_that_echoes_the_key_is_redacted() -> None:
 )
 def test_retry_after_headers(headers: dict[str, str], seconds: float | None) -> None:
     body = {"error": {"message": "slow down", "code": "rate_limit_exceeded"}}
-    mapped = map_error(_status_error(429, body, **headers), "gpt-image-1.5")
+    mapped = map_error(_status_error(429, body, **headers), "gpt-image-2.6-sunburst")
     assert getattr(mapped, "retry_after", "missing") == seconds

@@ -18,6 +18,7 @@ from bot.domain import GenerationRequest, Outcome
 from bot.errors import (
     EmptyResult,
     InvalidRequest,
+    ModelNotOffered,
     ProviderError,
     ProviderMisconfigured,
     ProviderOverloaded,
@@ -44,7 +45,7 @@ GEMINI_TABLE: dict[str, tuple[type[ProviderError], int | None, str]] = {
     "malformed_b64": (EmptyResult, 200, ""),
     "unauthorized": (ProviderMisconfigured, 401, ""),
     "forbidden": (ProviderMisconfigured, 403, ""),
-    "not_found": (ProviderMisconfigured, 404, ""),
+    "not_found": (ModelNotOffered, 404, ""),
     "disconnect": (ProviderServerError, None, ""),
 }
 OPENAI_TABLE: dict[str, tuple[type[ProviderError], int | None, str]] = {
@@ -60,7 +61,7 @@ OPENAI_TABLE: dict[str, tuple[type[ProviderError], int | None, str]] = {
     "malformed_b64": (EmptyResult, 200, ""),
     "unauthorized": (ProviderMisconfigured, 401, ""),
     "forbidden": (ProviderMisconfigured, 403, ""),
-    "not_found": (ProviderMisconfigured, 404, ""),
+    "not_found": (ModelNotOffered, 404, ""),
     "disconnect": (ProviderServerError, None, ""),
 }
 

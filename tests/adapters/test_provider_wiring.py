@@ -46,9 +46,11 @@ async def test_build_provider_picks_by_kind_and_aclose_leaves_nothing_open(
     assert isinstance(google, ImageProvider) and isinstance(oai, ImageProvider)
     assert (google.channel, oai.channel) == ("google", "openai")
     await google.generate(
-        model=catalog.models["gemini-2.5-flash-image"], request=GenerationRequest("x")
+        model=catalog.models["gemini-nano-banana-2.1"], request=GenerationRequest("x")
     )
-    await oai.generate(model=catalog.models["gpt-image-1.5"], request=GenerationRequest("x"))
+    await oai.generate(
+        model=catalog.models["gpt-image-2.6-sunburst"], request=GenerationRequest("x")
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         await google.aclose()
@@ -159,7 +161,7 @@ async def test_logs_at_debug_never_show_the_key(
     caplog.set_level(logging.DEBUG)
     for channel, base in (("google", sandbox.gemini_base_url), ("openai", sandbox.openai_base_url)):
         provider = build_provider(catalog.channels[channel], api_key=API_KEY, base_url=base)
-        model = "gemini-3-pro-image-preview" if channel == "google" else "gpt-image-1.5"
+        model = "gemini-3-pro-image" if channel == "google" else "gpt-image-2.6-sunburst"
         try:
             await provider.generate(model=catalog.models[model], request=GenerationRequest("x"))
         finally:
@@ -174,7 +176,7 @@ async def test_channel_api_version_reaches_the_wire(catalog: Catalog, sandbox: S
         provider = build_provider(channel, api_key=API_KEY, base_url=sandbox.gemini_base_url)
         try:
             await provider.generate(
-                model=catalog.models["gemini-2.5-flash-image"], request=GenerationRequest("x")
+                model=catalog.models["gemini-nano-banana-2.1"], request=GenerationRequest("x")
             )
         finally:
             await provider.aclose()

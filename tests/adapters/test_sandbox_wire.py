@@ -39,6 +39,7 @@ async def test_both_spellings_and_both_base64_alphabets_decode_the_same(sandbox:
     raw = png() + b"\xfb\xff\xfe"  # bytes whose base64 differs between the alphabets
     std, url = base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()
     assert std != url
+    sandbox.offer("m", "gemini")  # not in the catalogue: offered for this test
     address = f"{sandbox.gemini_base_url}/v1/models/m:generateContent"
     async with aiohttp.ClientSession(headers=HEADERS) as session:
         for data, camel in ((std, True), (url, False), (url.rstrip("="), True)):
@@ -99,6 +100,7 @@ async def test_reset_forgets_calls_and_scripts(
 
 async def test_shutdown_drops_a_hanging_client_promptly() -> None:
     sb = await Sandbox().start()
+    sb.offer("m", "gemini")
     sb.script("m", [Fault("hang")])
     async with aiohttp.ClientSession(headers=HEADERS) as session:
         address = f"{sb.gemini_base_url}/v1beta/models/m:generateContent"

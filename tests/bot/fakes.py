@@ -6,10 +6,12 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.aliases import Aliases
 from bot.breaker import BreakerPolicy
 from bot.catalog import ModelSpec, load_catalog
 from bot.domain import GenerationRequest, ProviderImage
 from bot.health import HealthBoard, HealthPolicy
+from bot.ports import ImageProvider
 from bot.router import Route, Router, RouterPolicy
 
 PNG = b"\x89PNG\r\n\x1a\nfake"
@@ -57,11 +59,11 @@ class ScriptedProvider:
         self.closed = True
 
 
-CHAIN = ("gemini-3-pro-image-preview", "gemini-2.5-flash-image", "gpt-image-1.5")
+CHAIN = ("gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst")
 
 
 def make_router(
-    provider: ScriptedProvider,
+    provider: ImageProvider,
     *,
     chain: tuple[str, ...] = CHAIN,
     clock: Callable[[], float] | None = None,
@@ -82,4 +84,73 @@ def make_router(
         spec = replace(catalog.models[model_id], latency_s=latency_s, timeout_s=timeout_s)
         board.add(model_id, model=model_id, channel=provider.channel, typical_latency_s=latency_s)
         routes.append(Route(model_id, spec, provider))
-    return Router(routes, board=board, policy=policy, clock=clk, rng=random.Random(0))
+    aliases = Aliases(catalog)
+    return Router(
+        routes,
+        board=board,
+        policy=policy,
+        clock=clk,
+        rng=random.Random(0),
+        resolve=aliases,
+        successor=aliases.successor,
+    )
+
+
+@dataclass
+class GeminiLikeProvider:
+    """Answers like Gemini: each image comes with turns whose model part carries a
+    thought signature bound to (model, channel); a history with anyone else's
+    signature is refused with the 400 the real API gives (``HistoryRejected``)."""
+
+    channel: str = "google"
+    fail: dict[str, list[BaseException]] = field(default_factory=dict)
+    calls: list[tuple[str, GenerationRequest]] = field(default_factory=list)
+    made: int = 0
+
+    async def generate(self, *, model: ModelSpec, request: GenerationRequest) -> ProviderImage:
+        import base64
+
+        from bot.errors import HistoryRejected
+
+        self.calls.append((model.id, request))
+        script = self.fail.get(model.id, [])
+        if script:
+            raise script.pop(0)
+        mine = f"sig:{model.id}:{self.channel}:"
+        for turn in request.history:
+            for part in turn.get("parts", ()):
+                sig = part.get("thought_signature")
+                if sig is not None and not str(sig).startswith(mine):
+                    raise HistoryRejected(
+                        "Corrupted thought signature.", model=model.id, status=400
+                    )
+        self.made += 1
+        image = PNG + f"{model.id}#{self.made}".encode()
+        data = base64.urlsafe_b64encode(image).decode()
+        parts: list[dict[str, object]] = [{"text": request.prompt}]
+        parts += [
+            {
+                "inline_data": {
+                    "data": base64.urlsafe_b64encode(r.data).decode(),
+                    "mime_type": r.mime_type,
+                }
+            }
+            for r in request.references
+        ]
+        user = {"role": "user", "parts": parts}
+        answer = {
+            "role": "model",
+            "parts": [
+                {
+                    "inline_data": {"data": data, "mime_type": "image/png"},
+                    "thought_signature": f"{mine}{self.made}",
+                }
+            ],
+        }
+        return ProviderImage(data=image, mime_type="image/png", turns=(user, answer))
+
+    def models_called(self) -> list[str]:
+        return [m for m, _ in self.calls]
+
+    async def aclose(self) -> None:
+        return None

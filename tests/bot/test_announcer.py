@@ -13,7 +13,7 @@ from bot.guild_settings import GuildSettings
 from bot.health import HealthBoard, HealthEvent, HealthPolicy, HealthState
 from bot.store import Store
 
-PRO, FLASH, GPT = "gemini-3-pro-image-preview", "gemini-2.5-flash-image", "gpt-image-1.5"
+PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
 NORMAL, DELAYED, DOWN = HealthState.NORMAL, HealthState.DELAYED, HealthState.DOWN
 AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 

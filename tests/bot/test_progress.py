@@ -5,7 +5,7 @@ import asyncio
 from bot.domain import Attempt, Outcome
 from bot.progress import Progress, ProgressPump, ProgressTracker, Stage
 
-PRO, FLASH = "gemini-3-pro-image-preview", "gemini-2.5-flash-image"
+PRO, FLASH = "gemini-3-pro-image", "gemini-nano-banana-2.1"
 
 
 def test_the_tracker_says_generating_then_fell_back_with_the_reason() -> None:

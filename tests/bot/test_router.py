@@ -24,7 +24,7 @@ from bot.health import HealthState
 from bot.router import RouterPolicy
 from tests.bot.fakes import ScriptedProvider, make_router
 
-PRO, FLASH, GPT = "gemini-3-pro-image-preview", "gemini-2.5-flash-image", "gpt-image-1.5"
+PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
 REQ = GenerationRequest(prompt="a red fox in snow")
 
 
@@ -46,7 +46,7 @@ async def test_overloaded_primary_fails_over_at_once_and_says_why() -> None:
     assert result.model == FLASH and result.fallback and result.fallback_reason == "overloaded"
     assert outcomes(result) == [(PRO, "overloaded"), (FLASH, "ok")]
     assert result.attempts[0].status == 503
-    assert result.cost_usd == pytest.approx(0.039)  # the 503 is not billed
+    assert result.cost_usd == pytest.approx(0.0336)  # the 503 is not billed
 
 
 async def test_rate_limit_opens_breaker_for_retry_after_and_later_requests_skip() -> None:
@@ -142,9 +142,9 @@ async def test_whole_request_deadline() -> None:
 async def test_capability_filtering() -> None:
     p = ScriptedProvider(then={PRO: ProviderOverloaded(model=PRO)})
     router = make_router(p)
-    refs = tuple(ImageInput(b"x", "image/png") for _ in range(5))
+    refs = tuple(ImageInput(b"x", "image/png") for _ in range(15))
     result = await router.generate(GenerationRequest("edit", references=refs))
-    assert result.model == GPT  # flash takes at most 3 references
+    assert result.model == GPT  # the Nano Bananas take at most 14 references, GPT Image 16
     assert [c.model.id for c in router.candidates(GenerationRequest("x", history=({},)))] == [
         PRO,
         FLASH,
@@ -157,10 +157,10 @@ async def test_capability_filtering() -> None:
 async def test_chain_override_and_size_adjustment() -> None:
     p = ScriptedProvider()
     result = await make_router(p).generate(
-        GenerationRequest("x", size="4K", aspect_ratio="21:9"), chain=[GPT, PRO]
+        GenerationRequest("x", size="4K", aspect_ratio="1:8"), chain=[GPT, PRO]
     )
     assert result.model == GPT and result.primary == GPT and not result.fallback
-    assert result.adjustments == ("size 4K→2K", "aspect 21:9→3:2")
+    assert result.adjustments == ("aspect 1:8→9:16",)
 
 
 async def test_hedge_beats_a_slow_primary_and_counts_the_loser() -> None:
@@ -175,7 +175,7 @@ async def test_hedge_beats_a_slow_primary_and_counts_the_loser() -> None:
     assert result.model == FLASH and result.fallback_reason == "delayed"
     cancelled = [a for a in result.attempts if a.outcome is Outcome.CANCELLED]
     assert [a.model for a in cancelled] == [PRO] and cancelled[0].cost_usd > 0
-    assert result.spent_usd == pytest.approx(0.134 + 0.039)
+    assert result.spent_usd == pytest.approx(0.134 + 0.0336)
 
 
 async def test_stalled_primary_is_bypassed_before_any_timeout() -> None:

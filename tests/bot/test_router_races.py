@@ -9,7 +9,7 @@ from bot.health import HealthState
 from bot.router import RouterPolicy
 from tests.bot.fakes import PNG, make_router
 
-A, B = "gemini-3-pro-image-preview", "gemini-2.5-flash-image"
+A, B = "gemini-3-pro-image", "gemini-nano-banana-2.1"
 REQ = GenerationRequest("x")
 
 

@@ -13,7 +13,7 @@ from bot.sessions import SessionStore
 from bot.store import Store
 from tests.bot.fakes import PNG, ScriptedProvider, make_router
 
-PRO, FLASH, GPT = "gemini-3-pro-image-preview", "gemini-2.5-flash-image", "gpt-image-1.5"
+PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
 WHO = Requester("slack", "T1", "U1")
 
 
@@ -58,7 +58,7 @@ async def test_success_settles_at_the_serving_models_price(world) -> None:
     reply = await service.imagine(ImagineCommand(WHO, "a fox"))
     assert reply.model == FLASH and reply.fallback and reply.notices
     usage = await quotas.usage(WHO.ledger_key)
-    assert usage.images_today == 1 and usage.spent_usd == 0.039 and usage.reserved_usd == 0
+    assert usage.images_today == 1 and usage.spent_usd == 0.0336 and usage.reserved_usd == 0
 
 
 async def test_failure_is_released(world) -> None:

@@ -18,7 +18,7 @@ from bot.sessions import SessionStore
 from bot.store import Store
 from tests.bot.fakes import ScriptedProvider, make_router
 
-PRO, FLASH, GPT = "gemini-3-pro-image-preview", "gemini-2.5-flash-image", "gpt-image-1.5"
+PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
 WHO = Requester("slack", "T1", "U1")
 
 

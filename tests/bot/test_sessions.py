@@ -16,7 +16,7 @@ from bot.sessions import SessionStore, ThreadKey
 from bot.store import Store
 
 KEY = ThreadKey("discord", "guild-1", "chan-1", "thread-1")
-PRO, GPT = "gemini-3-pro-image-preview", "gpt-image-1.5"
+PRO, GPT = "gemini-3-pro-image", "gpt-image-2.6-sunburst"
 
 
 def b64(data: bytes) -> str:

@@ -16,7 +16,7 @@ from bot.status_text import (
 )
 from tests.bot.fakes import FakeClock
 
-PRO, FLASH, GPT = "gemini-3-pro-image-preview", "gemini-2.5-flash-image", "gpt-image-1.5"
+PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
 WALL = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 

@@ -5,7 +5,7 @@ from PIL import Image
 
 from tests.cli.conftest import SandboxProc
 
-PRO, FLASH, GPT = "gemini-3-pro-image-preview", "gemini-2.5-flash-image", "gpt-image-1.5"
+PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
 
 
 def test_imagine_json_success(cli, tmp_path: Path) -> None:
@@ -91,11 +91,15 @@ def test_reference_image_makes_an_edit(cli, sandbox_proc: SandboxProc, tmp_path)
     assert call["images"] == [{"mime_type": "image/png", "bytes": len(buf.getvalue())}]
 
 
-def test_retired_model_warns_with_replacement(cli) -> None:
-    run = cli("imagine", "x", "--json", IMAGINE_MODELS=f"gpt-image-1,{FLASH}")
-    assert run.code == 0
-    assert run.json["model"] == FLASH
-    assert "gpt-image-1" in run.stderr and "retired" in run.stderr and GPT in run.stderr
+def test_a_shut_down_id_in_the_env_is_served_by_its_successor(
+    cli, sandbox_proc: SandboxProc
+) -> None:
+    run = cli("imagine", "x", "--json", IMAGINE_MODELS=f"gpt-image-1.5,{FLASH}")
+    assert run.code == 0, run.stderr
+    assert run.json["model"] == GPT  # gpt-image-1.5 → gpt-image-2.6-sunburst
+    assert [c["model"] for c in sandbox_proc.calls()] == [GPT]  # the old id never on the wire
+    warning = f"'gpt-image-1.5' was shut down on 2026-12-01; its successor '{GPT}' is used"
+    assert run.stderr.count(warning) == 1
 
 
 def test_status_remembers_an_outage_between_runs(cli, sandbox_proc: SandboxProc) -> None:
@@ -171,7 +175,7 @@ def test_relay_channel_and_relay_model_from_config(cli, sandbox_proc, tmp_path) 
     # Both channels down: the relay model (OpenAI-compatible) serves, as data not code.
     sandbox_proc.script(PRO, {"kind": "overloaded"})
     run = cli("imagine", "x", "--json", **env)
-    assert run.json["model"] == "seedream-4.5" and run.json["cost_usd"] == 0.03
+    assert run.json["model"] == "seedream-4.5" and run.json["cost_usd"] == 0.04
     assert sandbox_proc.calls()[-1]["path"] == "/v1/images/generations"
 
 
@@ -188,7 +192,7 @@ def test_demo_runs_offline(cli, tmp_path) -> None:
         OPENAI_API_KEY="<unset>",
     )
     assert run.code == 0, run.stderr
-    assert run.stdout.count("gemini-3-pro-image-preview:ok") == 4
+    assert run.stdout.count("gemini-3-pro-image:ok") == 4
     assert len(list((tmp_path / "out" / "demo").glob("*.png"))) == 4
 
 
@@ -197,7 +201,7 @@ def test_bad_settings_and_config_are_clear_messages(cli, tmp_path) -> None:
     for text in (
         "models = 5\n",
         '[models."x"]\napi = "openai"\nchannels = ["openai"]\nprice = 5\n',
-        '[models."gpt-image-1.5"]\nretired = "soon"\n',
+        '[models."gpt-image-2.6-sunburst"]\nretired = "soon"\n',
     ):
         bad.write_text(text)
         for command in ("imagine", "status", "doctor"):
@@ -225,7 +229,7 @@ def test_status_survives_a_torn_history_file(cli, tmp_path) -> None:
     history = tmp_path / "data" / "attempts.jsonl"
     history.parent.mkdir(parents=True)
     history.write_bytes(
-        b'{"t": 1e400, "model": "gemini-3-pro-image-preview", "channel": "google",'
+        b'{"t": 1e400, "model": "gemini-3-pro-image", "channel": "google",'
         b' "outcome": "ok", "latency_ms": 5}\n'
         b'{"t": 1, "latency_ms": null}\n\xff\xfe garbage\n{"t": 2, "model": "x"'
     )

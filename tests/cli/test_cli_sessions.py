@@ -2,7 +2,7 @@
 
 from tests.cli.conftest import SandboxProc
 
-PRO, FLASH, GPT = "gemini-3-pro-image-preview", "gemini-2.5-flash-image", "gpt-image-1.5"
+PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
 
 
 def test_a_session_continues_across_processes(cli, sandbox_proc: SandboxProc) -> None:
@@ -62,7 +62,7 @@ def test_usage_and_no_charge_for_failures(cli, sandbox_proc: SandboxProc) -> Non
     assert usage.code == 0
     body = usage.json
     assert body["images_today"] == 2 and body["reserved_usd"] == 0
-    assert body["spent_usd"] == round(0.134 + 0.039, 6)
+    assert body["spent_usd"] == round(0.134 + 0.0336, 6)
     assert set(body["by_model"]) == {PRO, FLASH} and set(body["by_user"]) == {"ana", "bo"}
     text = cli("usage", "--guild", "team").stdout
-    assert "2 images today" in text and "$0.173" in text
+    assert "2 images today" in text and "$0.168" in text

@@ -33,7 +33,7 @@ from bot.sessions import SessionStore
 from bot.store import Store
 from tests.adapters.helpers import API_KEY, png
 
-MODEL = "gemini-3-pro-image-preview"
+MODEL = "gemini-3-pro-image"
 EVENT = "interaction-1234"  # the Discord interaction id
 
 

@@ -16,7 +16,7 @@ from bot.errors import AllModelsFailed, RequestRefused, SafetyBlocked
 from bot.health import HealthBoard, HealthState
 from bot.router import Route, Router, RouterPolicy
 
-PRO, FLASH, GPT = "gemini-3-pro-image-preview", "gemini-2.5-flash-image", "gpt-image-1.5"
+PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
 LATENCY = {PRO: 0.15, FLASH: 0.05, GPT: 0.1}
 REQ = GenerationRequest("a lighthouse at dusk")
 

@@ -24,7 +24,7 @@ from tests.adapters.helpers import API_KEY, png
 from tests.integration.resume_turn import KEY
 
 ROOT = Path(__file__).resolve().parents[2]
-PRO, GPT = "gemini-3-pro-image-preview", "gpt-image-1.5"
+PRO, GPT = "gemini-3-pro-image", "gpt-image-2.6-sunburst"
 FIRST = GenerationRequest("a cat", aspect_ratio="3:4", references=(ImageInput(png(), "image/png"),))
 SECOND = "now in blue"
 

@@ -18,7 +18,7 @@ from adapters.sandbox import Sandbox
 from tests.platforms.running_bot import RunningBot, model_env
 from tests.platforms.slack_fake import Delivery, FakeSlack
 
-PRO, FLASH, GPT = "gemini-3-pro-image-preview", "gemini-2.5-flash-image", "gpt-image-1.5"
+PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
 ADMIN = "UADMIN0001"
 
 
