@@ -28,8 +28,8 @@ from bot.errors import ConfigError
 from bot.freshness import ShutdownNotice
 from bot.notice_log import NoticeLog
 from bot.router import Router
-from bot.store import Store
 from bot.status_text import status_view
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -166,7 +166,7 @@ def status_embed(view: StatusView) -> discord.Embed:
     the rest are listed in the last field."""
     embed = discord.Embed(
         title="Image models",
-        description=clip(view.summary, DESCRIPTION_MAX),
+        description=clip("\n".join([view.summary, *view.notices]), DESCRIPTION_MAX),
         colour=_health_colour(view),
     )
     fields = [(_row_name(r), _row_value(r)) for r in view.rows]

@@ -1,7 +1,11 @@
 """Make an image small enough for Discord's upload limit.
 
-Discord refuses an upload above the interaction's ``attachment_size_limit``
-(10 MiB for a bot in a server without boosts); a 4K PNG is often larger.
+Discord refuses a file above the upload limit it states: an interaction's
+``attachment_size_limit`` (discord.py: ``Interaction.filesize_limit``, the largest
+of Discord's default, the server's boost tier and the invoker's Nitro) or, for
+the bot's own uploads, the server's ``Guild.filesize_limit``. The caller passes
+that number in; none is assumed here, since Discord has changed its default
+before (25 MiB to 10 MiB in 2025). A 4K PNG is often larger than the default.
 ``fit_upload`` leaves an image that fits alone; otherwise it re-encodes it as
 JPEG, first at full size (quality 92 down to 70), then smaller by steps of 0.85
 until it fits, and says so in ``Fitted.note``. Pure and CPU-bound: call it
@@ -14,7 +18,9 @@ import io
 import math
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps
+from PIL import Image
+
+from adapters.imaging import open_upright
 
 QUALITIES = (92, 85, 78, 70)
 SCALE_STEP = 0.85
@@ -73,12 +79,7 @@ def fit_upload(data: bytes, mime_type: str, limit: int) -> Fitted:
 
 def _open_rgb(data: bytes) -> Image.Image:
     """The image upright, as RGB; transparency goes on white."""
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            image = ImageOps.exif_transpose(opened)
-            image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ValueError("not an image that can be read") from exc
+    image = open_upright(data)
     if image.has_transparency_data:
         rgba = image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, "white")

@@ -5,6 +5,11 @@ Bad input is answered privately before anything else; otherwise the command is
 deferred (Discord allows 3 s) and its response becomes the job's status message,
 which the sink keeps current and finally turns into the image. The interaction
 or message id keys the job, so a redelivered event makes no second job.
+
+Each job carries the upload limit Discord gave (``extra["limit"]``, see
+``sink.py``): the interaction's ``filesize_limit`` for a command or button, the
+guild's ``filesize_limit`` for a message in an image's thread, and in DMs the
+limit stored on the job that the reply answers.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from adapters.discord import embeds
-from adapters.discord.sink import DEFAULT_LIMIT, NO_PINGS
+from adapters.discord.sink import NO_PINGS
 from bot.commands import UPSCALE_PROMPT, VARY_PROMPT, ImagineCommand, Requester
 from bot.errors import ImagineError, InputError
 from bot.messages import JOB_GONE, user_error
@@ -106,6 +111,7 @@ class ImagineCog(commands.Cog):
         else:
             return
         who = Requester("discord", ws, str(message.author.id))
+        limit = message.guild.filesize_limit if message.guild else await self._dm_limit(message)
         try:
             for a in message.attachments:
                 if a.size > MAX_REFERENCE_BYTES:
@@ -121,11 +127,25 @@ class ImagineCog(commands.Cog):
                 user_error(err).message, mention_author=False, allowed_mentions=NO_PINGS
             )
             return
-        said = await self._in_place(
-            ch, cmd, channel, thread, f"message:{message.id}", "edit", message.guild is None
-        )
+        key, dm = f"message:{message.id}", message.guild is None
+        said = await self._in_place(ch, cmd, channel, thread, key, "edit", dm=dm, limit=limit)
         if said is not None:
             await message.reply(said, mention_author=False, allowed_mentions=NO_PINGS)
+
+    async def _dm_limit(self, message: discord.Message) -> int | None:
+        """In DMs, the upload limit stored on the job whose image ``message`` replies to
+        (its buttons carry the job id): the last interaction's there. None if unknown."""
+        ref = message.reference
+        replied = ref.resolved if ref is not None else None
+        if not isinstance(replied, discord.Message):
+            return None
+        for row in replied.components:
+            for item in getattr(row, "children", ()):
+                found = re.fullmatch(embeds.CUSTOM_ID_PATTERN, getattr(item, "custom_id", "") or "")
+                job = await self.service.jobs.get(found["job"]) if found else None
+                if job is not None and job.platform == "discord":
+                    return int((job.payload.get("extra") or {}).get("limit") or 0) or None
+        return None
 
     # -- Retry · Vary · Upscale 4K ---------------------------------------------
     async def on_job_button(
@@ -164,7 +184,14 @@ class ImagineCog(commands.Cog):
         where = await _home(interaction.client, job.thread, job.channel)
         try:
             said = await self._in_place(
-                where, cmd, job.channel, job.thread, f"button:{interaction.id}", kind, dm
+                where,
+                cmd,
+                job.channel,
+                job.thread,
+                f"button:{interaction.id}",
+                kind,
+                dm=dm,
+                limit=interaction.filesize_limit,  # Discord's attachment_size_limit
             )
         except Exception as exc:  # e.g. no permission to post there: say so, privately
             log.warning("button %s on job %s failed (%s)", action, job.id, type(exc).__name__)
@@ -183,7 +210,7 @@ class ImagineCog(commands.Cog):
             "message": str(original.id),
             "token": interaction.token,
             "expires": time.time() + TOKEN_LIFE_S,
-            "limit": interaction.filesize_limit or DEFAULT_LIMIT,
+            "limit": interaction.filesize_limit,  # Discord's attachment_size_limit
             "dm": interaction.guild is None,
         }
         try:
@@ -211,19 +238,20 @@ class ImagineCog(commands.Cog):
         thread: str,
         key: str,
         kind: str,
+        *,
         dm: bool,
+        limit: int | None,
     ) -> str | None:
-        """Post a status message in ``where`` and queue the job; a refusal's words, or None."""
+        """Post a status message in ``where`` and queue the job; a refusal's words, or None.
+        ``limit``: the upload limit Discord gave (None: the sink uses the bot's own)."""
         status = await where.send(
             embed=embeds.job_embed(prompt=cmd.prompt, user_id=cmd.requester.user, state="Queued"),
             allowed_mentions=NO_PINGS,
         )
-        extra = {
-            "where": str(status.channel.id),
-            "message": str(status.id),
-            "limit": DEFAULT_LIMIT,
-            "dm": dm,
-        }
+        extra: dict[str, Any] = {"where": str(status.channel.id), "message": str(status.id)}
+        if limit:
+            extra["limit"] = limit
+        extra["dm"] = dm
         try:
             ticket = await self.service.submit(
                 replace(cmd, extra=extra),

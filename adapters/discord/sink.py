@@ -7,6 +7,16 @@ token is good (Discord: 15 minutes) the message is edited through it — that is
 also what ends the "thinking…" state; after that, or after a restart that took
 longer, the bot edits it with its own token, or posts a new message if that
 fails. Images over the upload limit are re-encoded to fit (``fit.py``).
+
+The upload limit always comes from Discord, never from a constant of ours: the
+listener stores it as ``extra["limit"]`` — the interaction's
+``attachment_size_limit`` (discord.py: ``Interaction.filesize_limit``) for a slash
+command or button, the guild's ``filesize_limit`` (its boost tier) for a message
+in an image's thread, the last interaction's for a reply in DMs. That limit may
+count the invoker's Nitro, which uploads under the bot's own token don't get
+(after the 15 minutes, after a restart, for buttons and thread edits), so if
+Discord refuses the file as too large (413), it is fitted once more to what the
+bot itself may upload there (``bot_upload_limit``) and sent again.
 """
 
 from __future__ import annotations
@@ -28,7 +38,6 @@ from bot.progress import Progress, Stage
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LIMIT = 10 * 1024 * 1024
 THREAD_TIMEOUT_S = 15.0
 NO_PINGS = discord.AllowedMentions.none()
 
@@ -59,17 +68,15 @@ class DiscordSink:
 
     async def deliver(self, job: Job, reply: Reply) -> None:
         extra = _extra(job)
-        limit = int(extra.get("limit") or DEFAULT_LIMIT)
-        fitted = await asyncio.to_thread(fit_upload, reply.image, reply.mime_type, limit)
-        name = f"imagine-v{reply.version or 1}.{fitted.filename_ext}"
-        notes = [fitted.note] if fitted.note else []
-        embed = embeds.done_embed(
-            prompt=job.payload["prompt"], user_id=job.user, reply=reply, filename=name, notes=notes
-        )
-        file = discord.File(io.BytesIO(fitted.data), filename=name)
-        await self._edit(
-            job, embed=embed, attachments=[file], view=job_view(job.id, done=True), must=True
-        )
+        limits = self.upload_limits(job)
+        for n, limit in enumerate(limits, 1):
+            try:
+                await self._show_image(job, reply, limit)
+                break
+            except discord.HTTPException as exc:
+                if exc.status != 413 or n == len(limits):
+                    raise
+                log.info("job %s: image refused as too large; fitting to %s", job.id, limits[n])
         if job.kind == "imagine" and not extra.get("dm"):  # the image is out: best effort
             try:
                 async with asyncio.timeout(THREAD_TIMEOUT_S):
@@ -95,6 +102,32 @@ class DiscordSink:
         target = self.client.get_partial_messageable(int(channel))
         await target.send(text, allowed_mentions=NO_PINGS)
 
+    # -- the upload limit ------------------------------------------------------
+    def upload_limits(self, job: Job) -> list[int]:
+        """The limits to fit the image to, in turn: the one Discord gave when the job was
+        made (``extra["limit"]``), then, if that is larger, the bot's own."""
+        own = self.bot_upload_limit(job)
+        given = int(_extra(job).get("limit") or 0) or own
+        return [given, own] if own < given else [given]
+
+    def bot_upload_limit(self, job: Job) -> int:
+        """What the bot may upload with its own token where the job posts: the guild's
+        ``filesize_limit`` (by its boost tier; bots have no Nitro). In DMs (or a guild
+        not in the cache) discord.py's ``DEFAULT_FILE_SIZE_LIMIT_BYTES``, Discord's
+        documented default: there is nothing else to ask there, and should Discord's
+        real default be higher, this only costs a re-encode, never a refused upload."""
+        guild = self._guild_of(job)
+        if guild is not None:
+            return guild.filesize_limit
+        return discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
+
+    def _guild_of(self, job: Job) -> discord.Guild | None:
+        where = self.client.get_channel(int(_extra(job).get("where") or job.channel))
+        guild = getattr(where, "guild", None)
+        if isinstance(guild, discord.Guild):
+            return guild
+        return self.client.get_guild(int(job.workspace)) if job.workspace.isdigit() else None
+
     # -- how ------------------------------------------------------------------
     async def _edit(self, job: Job, *, must: bool = False, **fields: Any) -> None:
         """Edit the status message: through the interaction while its token lasts, then
@@ -109,6 +142,8 @@ class DiscordSink:
                 await hook.edit_message(message, allowed_mentions=NO_PINGS, **fields)
                 return
             except discord.HTTPException as exc:
+                if exc.status == 413:  # too large: no other way takes a larger file
+                    raise
                 log.info(
                     "job %s: interaction edit refused (%s); editing as the bot", job.id, exc.code
                 )
@@ -118,12 +153,25 @@ class DiscordSink:
             await channel.get_partial_message(message).edit(allowed_mentions=NO_PINGS, **fields)
             return
         except discord.HTTPException as exc:
-            if not must:
+            if not must or exc.status == 413:
                 raise
             log.info("job %s: status message not editable (%s); posting anew", job.id, exc.code)
             _rewind(files)
         fields.pop("attachments", None)
         await channel.send(allowed_mentions=NO_PINGS, files=files, **fields)
+
+    async def _show_image(self, job: Job, reply: Reply, limit: int) -> None:
+        """The status message becomes the image (fitted to ``limit``), its embed and buttons."""
+        fitted = await asyncio.to_thread(fit_upload, reply.image, reply.mime_type, limit)
+        name = f"imagine-v{reply.version or 1}.{fitted.filename_ext}"
+        notes = [fitted.note] if fitted.note else []
+        embed = embeds.done_embed(
+            prompt=job.payload["prompt"], user_id=job.user, reply=reply, filename=name, notes=notes
+        )
+        file = discord.File(io.BytesIO(fitted.data), filename=name)
+        await self._edit(
+            job, embed=embed, attachments=[file], view=job_view(job.id, done=True), must=True
+        )
 
     async def _open_thread(self, job: Job) -> discord.Thread | None:
         """The thread for edits, started from the job's message (its id is the thread's)."""

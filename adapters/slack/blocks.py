@@ -138,6 +138,8 @@ def status_blocks(view: StatusView) -> Message:
     """Header, summary, then one section per model (packed into fewer if there are many)."""
     summary = escape(view.summary)
     blocks = [header("Image model status"), section(summary)]
+    if view.notices:  # shutdowns coming up
+        blocks.append(context(*(escape(n) for n in view.notices)))
     room = MAX_BLOCKS - len(blocks)
     if len(view.rows) <= room:
         for r in view.rows:

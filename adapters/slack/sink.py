@@ -5,16 +5,23 @@ the thread for ``/imagine`` and Retry, a reply in the thread for edits, Vary and
 Upscale. Its ``ts`` rides in the job's payload (``extra.status_ts``), so after a
 restart the same message is updated. Also the status-channel poster for the
 announcer. Nothing here quotes an exception: Slack errors are logged by type.
+
+Images go to Slack only as files (``files_upload_v2``), never in image blocks.
+Slack shows a file inline only if it is a PNG, JPEG or GIF (the same types
+image blocks accept), so any other type a model returns — WebP above all — is
+converted to PNG first (``images.for_slack``), with a matching file name.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
+from adapters.slack.images import for_slack
 from bot.commands import Reply
 from bot.jobs import Job
 from bot.messages import JOB_RESUMED, UserError, job_interrupted
@@ -26,6 +33,19 @@ log = logging.getLogger(__name__)
 def status_ts(job: Job) -> str:
     extra: dict[str, Any] = job.payload.get("extra") or {}
     return str(extra.get("status_ts") or job.thread)
+
+
+async def _shown_by_slack(job: Job, reply: Reply) -> tuple[bytes, str]:
+    """The image as a PNG, JPEG or GIF (converted off the event loop) and its extension;
+    bytes Pillow can't read go as they came (as before: a file, if not a picture)."""
+    try:
+        image = await asyncio.to_thread(for_slack, reply.image)
+    except ValueError:
+        log.warning("job %s: the image (%s) is unreadable; sent as it is", job.id, reply.mime_type)
+        return reply.image, reply.mime_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
+    if image.converted:
+        log.info("job %s: %s converted to PNG for Slack", job.id, reply.mime_type)
+    return image.data, image.extension
 
 
 class SlackSink:
@@ -47,11 +67,11 @@ class SlackSink:
     async def deliver(self, job: Job, reply: Reply) -> None:
         """The image into the thread (raising if Slack refuses it), then the final status."""
         version = reply.version or 1
-        extension = reply.mime_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
+        data, extension = await _shown_by_slack(job, reply)
         await self.client.files_upload_v2(
             channel=job.channel,
             thread_ts=job.thread,
-            file=reply.image,
+            file=data,
             filename=f"imagine-v{version}.{extension}",
             title=job.payload["prompt"][:200],
             initial_comment=blocks.image_comment(reply),

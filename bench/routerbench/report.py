@@ -24,7 +24,7 @@ def evaluate(results: dict[str, dict[str, Any]], overhead: dict[str, Any]) -> li
     out = []
     for name, by in results.items():
         r = by.get("router")
-        if r is not None:  # a model is up all run in every scenario (gpt-image-2.6-sunburst never fails)
+        if r is not None:  # a model is up all run in every scenario (GPT Image never fails)
             out.append(
                 Target(
                     f"{name}: router delivers 100 % (a model is up all run)",

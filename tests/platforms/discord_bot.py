@@ -4,7 +4,7 @@ discord.py against the fake Discord, the sandbox models over the real SDKs."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,10 +54,20 @@ def _buttons(message: dict[str, Any]) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def discord_world(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, start: bool = True, **extra: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    start: bool = True,
+    fake_options: Mapping[str, Any] | None = None,
+    **extra: str,
 ) -> AsyncIterator[DiscordWorld]:
+    """``fake_options``: ``FakeDiscord``'s (e.g. ``upload_limit``, ``premium_tier``);
+    ``extra``: more environment."""
     monkeypatch.chdir(tmp_path)
-    async with Sandbox(seed=7, image_px=64) as sandbox, FakeDiscord() as fake:
+    async with (
+        Sandbox(seed=7, image_px=64) as sandbox,
+        FakeDiscord(**(fake_options or {})) as fake,
+    ):
         with patch_discord(fake):
             env = {
                 "DISCORD_TOKEN": fake.token,

@@ -14,7 +14,9 @@ One guild (``guild_id``) with one text channel (``channel_id``), users ``alice``
 ``mod`` (Manage Server) and ``owner``; the bot user's id is the application id. It answers
 like Discord does where bots notice: exact ``application/json`` bodies and error codes, the
 3-second ack window (10062), single ack (40060), 15-minute webhook tokens (50027), the
-message-content intent, 429s with ``Via``, thread ids equal to their starter message's id.
+message-content intent, 429s with ``Via``, thread ids equal to their starter message's id,
+per-file upload limits (413, code 40005): an interaction's announced ``attachment_size_limit``
+for its responses, else the default (``upload_limit``) raised by the boost ``premium_tier``.
 Modules: ``_types`` (constants, users), ``_store`` (state and payloads), ``_wire`` (HTTP
 plumbing, validation), ``_gateway``, ``_rest``, ``_interactions``, ``_commands``.
 """
@@ -36,7 +38,7 @@ from discord.http import Route
 from tests.platforms.discord_fake_gateway import FakeGateway
 from tests.platforms.discord_fake_interactions import InteractionApi
 from tests.platforms.discord_fake_rest import RestApi
-from tests.platforms.discord_fake_store import FakeStore
+from tests.platforms.discord_fake_store import DEFAULT_UPLOAD_LIMIT, FakeStore
 from tests.platforms.discord_fake_types import (
     PRIVILEGED_INTENTS,
     THREAD_TYPES,
@@ -47,7 +49,6 @@ from tests.platforms.discord_fake_types import (
 from tests.platforms.discord_fake_wire import API_PREFIX, FakeCall, Wire
 
 T = TypeVar("T")
-DEFAULT_SIZE_LIMIT = 10 * 1024 * 1024
 
 
 class FakeDiscord:
@@ -57,14 +58,19 @@ class FakeDiscord:
         token: str = "fake-bot-token",
         ack_deadline: float = 3.0,
         heartbeat_interval_ms: int = 41_250,
-        upload_limit: int = DEFAULT_SIZE_LIMIT,
+        upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+        premium_tier: int = 0,
         privileged_intents: int = PRIVILEGED_INTENTS,
     ) -> None:
         """``privileged_intents``: the ones switched on in the developer portal; asking
-        for others closes the gateway with 4014."""
+        for others closes the gateway with 4014. ``upload_limit``: Discord's default
+        upload limit per file (bytes); ``premium_tier``: the guild's boost tier, which
+        raises it there (tier 2: 50 MiB, tier 3: 100 MiB) — see ``upload_limit_in``."""
         self.token = token
         self.store = FakeStore()
         self.store.enabled_privileged_intents = privileged_intents
+        self.store.default_upload_limit = upload_limit
+        self.store.premium_tier = premium_tier
         self._changed = asyncio.Event()
         self.wire = Wire(token=token, on_change=self._notify)
         self.gateway = FakeGateway(
@@ -73,7 +79,7 @@ class FakeDiscord:
             heartbeat_interval_ms=heartbeat_interval_ms,
             on_change=self._notify,
         )
-        self.rest = RestApi(self.store, self.gateway, upload_limit=upload_limit)
+        self.rest = RestApi(self.store, self.gateway)
         self.interactions = InteractionApi(self.store, self.gateway, ack_deadline=ack_deadline)
         self._runner: web.AppRunner | None = None
         self.http_base = self.rest_base = self.gateway_url = ""
@@ -149,6 +155,12 @@ class FakeDiscord:
 
     def dm_channel(self, user: FakeUser) -> Json:
         return self.store.dm_channel(user)
+
+    def upload_limit_in(self, channel_id: int | None = None) -> int:
+        """The most bytes per file the bot (or anyone without Nitro) may upload there;
+        uploads above it are refused with 413 (code 40005). Interactions announce their
+        own ``attachment_size_limit`` and are held to that instead."""
+        return self.store.upload_limit(channel_id or self.channel_id)
 
     # --- what happened ----------------------------------------------------------------------
 
@@ -233,12 +245,15 @@ class FakeDiscord:
         channel: int | None = None,
         attachments: Mapping[str, Upload | tuple[str, bytes]] | None = None,
         guild: bool = True,
-        attachment_size_limit: int = DEFAULT_SIZE_LIMIT,
+        attachment_size_limit: int | None = None,
         permissions: int | None = None,
         locale: str = "en-US",
     ) -> Json:
         """Invoke ``/name`` (``"group sub"`` for subcommands) as a user; options are checked
-        against the synced command. Returns the INTERACTION_CREATE payload."""
+        against the synced command. ``attachment_size_limit``: what the interaction announces
+        (e.g. more for a Nitro user); by default the channel's (``upload_limit_in``).
+        Responses and follow-ups with a larger file are refused with 413. Returns the
+        INTERACTION_CREATE payload."""
         user = user or self.alice
         if channel is None:
             channel = self.channel_id if guild else int(self.dm_channel(user)["id"])
@@ -262,9 +277,10 @@ class FakeDiscord:
         user: FakeUser | None = None,
         values: list[str] | None = None,
         permissions: int | None = None,
-        attachment_size_limit: int = DEFAULT_SIZE_LIMIT,
+        attachment_size_limit: int | None = None,
     ) -> Json:
-        """Press a button (or pick ``values`` in a select) that is on the stored message."""
+        """Press a button (or pick ``values`` in a select) that is on the stored message;
+        ``attachment_size_limit`` as in ``slash``."""
         return await self.interactions.click(
             custom_id,
             int(message_id),

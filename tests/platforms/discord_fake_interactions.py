@@ -96,7 +96,7 @@ class InteractionApi:
         channel_id: int,
         attachments: Mapping[str, Upload | tuple[str, bytes]],
         guild: bool,
-        size_limit: int,
+        size_limit: int | None,
         permissions: int | None,
         locale: str,
     ) -> Json:
@@ -116,7 +116,7 @@ class InteractionApi:
         user: FakeUser,
         values: list[str] | None,
         permissions: int | None,
-        size_limit: int,
+        size_limit: int | None,
     ) -> Json:
         message = self.store.messages.get(message_id)
         if message is None:
@@ -139,7 +139,7 @@ class InteractionApi:
         user: FakeUser,
         channel_id: int,
         guild: bool,
-        size_limit: int,
+        size_limit: int | None,
         permissions: int,
         locale: str,
         message: Json | None = None,
@@ -148,6 +148,8 @@ class InteractionApi:
         channel = store.channel(channel_id)
         if channel is None:
             raise LookupError(f"no channel {channel_id}")
+        if size_limit is None:  # max(default, boost tier); the invoker has no Nitro
+            size_limit = store.upload_limit(channel_id)
         payload: Json = {
             "id": str(store.ids.next()),
             "application_id": str(store.application_id),

@@ -38,10 +38,9 @@ def _as_str(value: object) -> str | None:
 
 
 class RestApi:
-    def __init__(self, store: FakeStore, gateway: FakeGateway, *, upload_limit: int) -> None:
+    def __init__(self, store: FakeStore, gateway: FakeGateway) -> None:
         self.store = store
         self.gateway = gateway
-        self.upload_limit = upload_limit
 
     def routes(self) -> list[web.RouteDef]:
         api, cmds = API_PREFIX, API_PREFIX + "/applications/{app_id}"
@@ -207,7 +206,7 @@ class RestApi:
         )
         if uploads:
             self._require(channel, ATTACH_FILES)
-        validate_message(body, uploads, size_limit=self.upload_limit)
+        validate_message(body, uploads, size_limit=self.store.upload_limit(channel_id))
         reference = body.get("message_reference") or {}
         if reference.get("message_id") and int(reference["message_id"]) not in self.store.messages:
             error = {"_errors": [{"code": "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "message": "?"}]}
@@ -221,11 +220,12 @@ class RestApi:
         return json_response(self.store.as_seen_by_bot(message, self.gateway.intents))
 
     async def edit(self, request: web.Request) -> web.Response:
-        _, message = self._message(request)
+        channel_id, message = self._message(request)
         if message["author"]["id"] != str(self.store.application_id):
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
         body: Json = request[BODY] or {}
-        validate_message(body, request[UPLOADS], size_limit=self.upload_limit, creating=False)
+        limit = self.store.upload_limit(channel_id)
+        validate_message(body, request[UPLOADS], size_limit=limit, creating=False)
         self.store.edit_message(message, body, request[UPLOADS])
         await self.gateway.publish_message("MESSAGE_UPDATE", message)
         return json_response(message)

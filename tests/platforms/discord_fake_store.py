@@ -41,6 +41,9 @@ from tests.platforms.discord_fake_types import (
 )
 
 _MENTION = re.compile(r"<@!?(\d+)>")
+MIB = 1024 * 1024
+DEFAULT_UPLOAD_LIMIT = 10 * MIB  # Discord's documented default since 2025-01-16
+BOOST_UPLOAD_LIMITS = {2: 50 * MIB, 3: 100 * MIB}  # boost tiers 0 and 1: the default
 
 
 class FakeStore:
@@ -73,6 +76,8 @@ class FakeStore:
         self.guild_commands: dict[int, list[Json]] = {}
         self.permission_overrides: dict[int, int] = {}  # user id -> guild permissions
         self.enabled_privileged_intents = PRIVILEGED_INTENTS  # the "Bot" page toggles
+        self.premium_tier = 0  # the guild's boost tier
+        self.default_upload_limit = DEFAULT_UPLOAD_LIMIT
 
     # --- users, roles, permissions -------------------------------------------------------
 
@@ -133,7 +138,7 @@ class FakeStore:
             "stickers": [],
             "features": [],
             "preferred_locale": "en-US",
-            "premium_tier": 0,
+            "premium_tier": self.premium_tier,
             "system_channel_id": str(self.channel_id),
             "verification_level": 0,
             "default_message_notifications": 0,
@@ -166,6 +171,13 @@ class FakeStore:
 
     def channel(self, channel_id: int) -> Json | None:
         return self.channels.get(channel_id)
+
+    def upload_limit(self, channel_id: int) -> int:
+        """Bytes per file a user without Nitro (or the bot) may upload to a channel: the
+        default, or more in a guild boosted to tier 2 or 3 (threads count as the guild)."""
+        if not self.is_guild_channel(channel_id):
+            return self.default_upload_limit
+        return max(self.default_upload_limit, BOOST_UPLOAD_LIMITS.get(self.premium_tier, 0))
 
     def is_guild_channel(self, channel_id: int) -> bool:
         channel = self.channels.get(channel_id)

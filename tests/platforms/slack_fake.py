@@ -12,7 +12,8 @@ URLs, ``url_private`` downloads (bot token required, else Slack's HTML login
 page), ``response_url``s and Socket Mode (``apps.connections.open`` + WebSocket);
 and it sends what Slack sends: signed slash commands, events and button clicks.
 Web API state and methods: ``slack_fake_state``; what Slack sends (payloads,
-signed POSTs): ``slack_fake_send``; shapes, signing, block limits: ``slack_fake_wire``.
+signed POSTs): ``slack_fake_send``; shapes, signing, block limits: ``slack_fake_wire``
+(image blocks and elements take only PNG, JPEG or GIF files, as Slack's do).
 Close Socket Mode clients before the fake.
 """
 

@@ -233,7 +233,7 @@ class SlackState:
             blocks = json_arg(args["blocks"])
         except ValueError:
             raise ApiError("invalid_blocks_format") from None
-        errors = validate_blocks(blocks)
+        errors = validate_blocks(blocks, self._slack_file)
         if errors:
             raise ApiError(
                 "invalid_blocks",
@@ -242,6 +242,23 @@ class SlackState:
             )
         assert isinstance(blocks, list)
         return blocks
+
+    def _slack_file(self, ref: Json) -> StoredFile | None:
+        """The file a Block Kit ``slack_file`` names: by ``id``, or by its ``url_private``
+        or ``permalink``; only once its bytes are uploaded."""
+        if ref.get("id") is not None:
+            found = self.files.get(str(ref["id"]))
+        else:
+            urls = ("url_private", "permalink")
+            found = next(
+                (
+                    f
+                    for f in self.files.values()
+                    if ref.get("url") in [f.wire(self.ws, self.base_url)[u] for u in urls]
+                ),
+                None,
+            )
+        return found if found is not None and found.data is not None else None
 
     # -- Web API methods -----------------------------------------------------------------
 

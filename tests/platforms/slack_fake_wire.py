@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,8 +149,57 @@ def _too_long(errors: list[str], value: object, limit: int, pointer: str) -> Non
         errors.append(f"must be less than {limit + 1} characters [json-pointer:{pointer}]")
 
 
-def validate_blocks(blocks: object) -> list[str]:
-    """The ``errors`` list Slack returns with ``invalid_blocks`` (empty when fine)."""
+# Image blocks, image elements and slack_file objects: "Currently only png, jpg, jpeg, and
+# gif Slack image files are supported" (docs.slack.dev/reference/block-kit/composition-
+# objects/slack-file-object). Slack's answer otherwise (python-slack-sdk#1797):
+# invalid_blocks, "invalid slack file [json-pointer:/blocks/0/slack_file]"; for an
+# image_url it can't use, "downloading image failed [json-pointer:/blocks/0/image_url]"
+# (WebP data included: node-slack-sdk#1482).
+IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "gif"})
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"GIF8", "gif"))
+FileLookup = Callable[[dict[str, Any]], StoredFile | None]
+
+
+def file_type(f: StoredFile) -> str:
+    """What the file is: by its bytes once uploaded (as Slack sniffs), else by its name."""
+    if f.data is not None:
+        if f.data[:4] == b"RIFF" and f.data[8:12] == b"WEBP":
+            return "webp"
+        return next((kind for magic, kind in _MAGIC if f.data.startswith(magic)), "binary")
+    return f.name.rsplit(".", 1)[-1].lower() if "." in f.name else "binary"
+
+
+def _check_image(
+    errors: list[str], image: dict[str, Any], at: str, file_of: FileLookup | None
+) -> None:
+    """An image block or image element: alt_text, and image_url xor a usable slack_file."""
+    _too_long(errors, image.get("alt_text"), 2000, f"{at}/alt_text")
+    if not image.get("alt_text"):
+        errors.append(f"missing required field: alt_text [json-pointer:{at}]")
+    url, ref = image.get("image_url"), image.get("slack_file")
+    if (url is None) == (ref is None):
+        errors.append(f"must provide exactly one of image_url or slack_file [json-pointer:{at}]")
+        return
+    if isinstance(url, str):
+        _too_long(errors, url, 3000, f"{at}/image_url")
+        path = url.split("?", 1)[0].lower()
+        if path.endswith(".webp"):  # the fake fetches nothing; WebP is what Slack can't show
+            errors.append(f"downloading image failed [json-pointer:{at}/image_url]")
+        return
+    usable = (
+        isinstance(ref, dict)
+        and (ref.get("id") is None) != (ref.get("url") is None)  # one of them, not both
+        and file_of is not None
+        and (found := file_of(ref)) is not None
+        and file_type(found) in IMAGE_TYPES
+    )
+    if not usable:
+        errors.append(f"invalid slack file [json-pointer:{at}/slack_file]")
+
+
+def validate_blocks(blocks: object, file_of: FileLookup | None = None) -> list[str]:
+    """The ``errors`` list Slack returns with ``invalid_blocks`` (empty when fine).
+    ``file_of`` finds the file a ``slack_file`` object names (by ``id`` or ``url``)."""
     if not isinstance(blocks, list):
         return ["expected an array [json-pointer:/blocks]"]
     errors: list[str] = []
@@ -175,21 +225,24 @@ def validate_blocks(blocks: object) -> list[str]:
             _too_long(errors, text.get("text"), 3000, f"{at}/text/text")
             for j, fld in enumerate(block.get("fields") or []):
                 _too_long(errors, (fld or {}).get("text"), 2000, f"{at}/fields/{j}/text")
+            accessory = block.get("accessory")
+            if isinstance(accessory, dict) and accessory.get("type") == "image":
+                _check_image(errors, accessory, f"{at}/accessory", file_of)
         elif kind == "header":
             _too_long(errors, text.get("text"), 150, f"{at}/text/text")
         elif kind == "image":
-            _too_long(errors, block.get("alt_text"), 2000, f"{at}/alt_text")
-            if not block.get("alt_text"):
-                errors.append(f"missing required field: alt_text [json-pointer:{at}]")
+            _check_image(errors, block, at, file_of)
         elif kind in ("actions", "context"):
             elements = block.get("elements") or []
             if len(elements) > (25 if kind == "actions" else 10):
                 errors.append(f"too many items [json-pointer:{at}/elements]")
             action_ids: set[str] = set()
             for j, el in enumerate(elements):
+                ep = f"{at}/elements/{j}"
+                if isinstance(el, dict) and el.get("type") == "image" and kind == "context":
+                    _check_image(errors, el, ep, file_of)
                 if not isinstance(el, dict) or el.get("type") != "button":
                     continue
-                ep = f"{at}/elements/{j}"
                 _too_long(errors, (el.get("text") or {}).get("text"), 75, f"{ep}/text/text")
                 _too_long(errors, el.get("value"), 2000, f"{ep}/value")
                 _too_long(errors, el.get("action_id"), 255, f"{ep}/action_id")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +234,21 @@ async def test_buttons_work_after_a_restart(platform: str, tmp_path: Path, monke
         await d.click(sent.handle, "vary")
         await done(d, sent.handle, 2)
         assert "variation" in d.sandbox.calls[-1].prompt
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_a_coming_shutdown_is_in_the_status_and_announced_once(
+    platform: str, tmp_path: Path, monkeypatch
+) -> None:
+    soon = (date.today() + timedelta(days=10)).isoformat()
+    notice = f"⏳ {GPT} shuts down on {soon}"
+    async with bot(platform, tmp_path, monkeypatch) as d:
+        await d.status_channel_here()
+        d.sandbox.set_shutdown(GPT, soon)  # OpenAI's model list now says so
+        for _ in range(2):  # each start checks the lists; a week has not passed
+            await d.restart()
+            await until(lambda: any(notice in a for a in d.announcements()))
+            await until(lambda: any(notice in n for n in d.bot.app.router.board.notices))
+        await asyncio.sleep(0.3)
+        assert len([a for a in d.announcements() if "⏳" in a]) == 1
+        assert notice in await d.status()

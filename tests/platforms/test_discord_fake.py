@@ -277,6 +277,49 @@ async def test_discord_validation_errors(fake: FakeDiscord, bot: FakeBot) -> Non
     assert fake.messages() == []
 
 
+async def test_interaction_uploads_are_held_to_the_announced_limit(
+    fake: FakeDiscord, bot: FakeBot
+) -> None:
+    mib = 1024 * 1024
+    big = b"\0" * (15 * mib)
+    roomy = await fake.slash("quick", attachment_size_limit=20 * mib)
+    assert roomy["attachment_size_limit"] == 20 * mib
+    answer = await asyncio.wait_for(bot.outcomes.get(), TIMEOUT)
+    assert isinstance(answer, discord.WebhookMessage)
+    await answer.edit(attachments=[discord.File(io.BytesIO(big), filename="big.png")])
+    stored = fake.message(answer.id)
+    assert stored is not None and fake.attachment_bytes(stored["attachments"][0]) == big
+    tight = await fake.slash("quick")  # no Nitro, no boosts: Discord's default
+    assert tight["attachment_size_limit"] == 10 * mib
+    answer = await asyncio.wait_for(bot.outcomes.get(), TIMEOUT)
+    assert isinstance(answer, discord.WebhookMessage)
+    with pytest.raises(discord.HTTPException) as too_big:
+        await answer.edit(attachments=[discord.File(io.BytesIO(big), filename="big.png")])
+    assert (too_big.value.status, too_big.value.code) == (413, 40005)
+
+
+async def test_a_boosted_guild_raises_the_limit_there_but_not_in_dms() -> None:
+    mib = 1024 * 1024
+    async with FakeDiscord(premium_tier=2) as fake:
+        with patch_discord(fake):
+            async with running(FakeBot(fake)) as bot:
+                await bot.tree.sync(guild=discord.Object(fake.guild_id))
+                guild = bot.get_guild(fake.guild_id)
+                assert guild is not None and guild.filesize_limit == 50 * mib
+                channel = bot.get_channel(fake.channel_id)
+                assert isinstance(channel, discord.TextChannel)
+                big = b"\0" * (15 * mib)
+                await channel.send(file=discord.File(io.BytesIO(big), filename="big.png"))
+                interaction = await fake.slash("quick")
+                assert interaction["attachment_size_limit"] == 50 * mib
+                dm = await (await bot.fetch_user(fake.alice.id)).create_dm()
+                with pytest.raises(discord.HTTPException) as too_big:
+                    await dm.send(file=discord.File(io.BytesIO(big), filename="big.png"))
+                assert (too_big.value.status, too_big.value.code) == (413, 40005)
+                assert fake.upload_limit_in(int(fake.dm_channel(fake.alice)["id"])) == 10 * mib
+                await asyncio.wait_for(bot.outcomes.get(), TIMEOUT)  # quick's answer
+
+
 async def test_reconnect_resumes_and_replays_missed_events(fake: FakeDiscord, bot: FakeBot) -> None:
     resumed = asyncio.Event()
 

@@ -6,6 +6,7 @@ AsyncSocketModeHandler) against the fake; nothing is mocked.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from PIL import Image
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -144,6 +146,47 @@ async def test_oversized_section_is_invalid_blocks(fake: FakeSlack, client: Asyn
     assert err.value.response["error"] == "invalid_blocks"
     assert "[json-pointer:/blocks/0/text/text]" in err.value.response["errors"][0]
     assert fake.messages == {}
+
+
+def _webp() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 6), (200, 30, 30)).save(out, "WEBP")
+    return out.getvalue()
+
+
+def _image_block(slack_file: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"type": "image", "slack_file": slack_file, "alt_text": "a red fox"}]
+
+
+async def test_image_blocks_refuse_a_webp_slack_file(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    webp = (await client.files_upload_v2(channel="C1", file=_webp(), filename="fox.webp"))["file"]
+    renamed = await client.files_upload_v2(channel="C1", file=_webp(), filename="fox.png")
+    png = (await client.files_upload_v2(channel="C1", file=PNG, filename="fox.png"))["file"]
+    for ref in ({"id": webp["id"]}, {"url": webp["url_private"]}, {"id": renamed["file"]["id"]}):
+        with pytest.raises(SlackApiError) as err:
+            await client.chat_postMessage(channel="C2", text="t", blocks=_image_block(ref))
+        assert err.value.response["error"] == "invalid_blocks"
+        assert err.value.response["errors"] == [
+            "invalid slack file [json-pointer:/blocks/0/slack_file]"
+        ]
+        assert err.value.response["response_metadata"]["messages"] == [
+            "[ERROR] invalid slack file [json-pointer:/blocks/0/slack_file]"
+        ]
+    in_context = [{"type": "context", "elements": [_image_block({"id": webp["id"]})[0]]}]
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postMessage(channel="C2", text="t", blocks=in_context)
+    assert err.value.response["errors"] == [
+        "invalid slack file [json-pointer:/blocks/0/elements/0/slack_file]"
+    ]
+    assert "C2" not in fake.messages
+    for ref in ({"id": png["id"]}, {"url": png["permalink"]}):
+        shown = await client.chat_postMessage(channel="C2", text="t", blocks=_image_block(ref))
+        assert shown["ok"] and shown["message"]["blocks"][0]["slack_file"] == ref
+    both = {"id": png["id"], "url": png["url_private"]}
+    with pytest.raises(SlackApiError, match="invalid slack file"):
+        await client.chat_postMessage(channel="C2", text="t", blocks=_image_block(both))
 
 
 async def test_files_upload_v2_lands_in_the_thread(fake: FakeSlack, client: AsyncWebClient) -> None:
