@@ -129,3 +129,26 @@ async def test_the_daily_task_is_owned_and_hands_on_notices(interval) -> None:
     calls = provider.list_calls
     await asyncio.sleep(0.05)
     assert provider.list_calls == calls  # cancelled for good
+
+
+async def test_the_404_is_announced_once_in_the_status_channel(tmp_path) -> None:
+    from bot.announcer import Announcer
+    from bot.guild_settings import GuildSettings
+    from bot.store import Store
+    from tests.bot.test_announcer import Poster
+
+    async with await Store.open(f"sqlite:///{tmp_path}/db.sqlite") as store:
+        guilds = GuildSettings(store)
+        await guilds.set_status_channel("slack:T1", "C-status", by="admin")
+        provider = ScriptedProvider(then={"gemini-3.1-flash-image": ModelNotOffered(status=404)})
+        router = make_router(provider, chain=("gemini-3.1-flash-image", GPT))
+        slack = Poster("slack")
+        async with Announcer(router.board, guilds, [slack], settle_s=0.0) as announcer:
+            for _ in range(4):
+                await router.generate(GenerationRequest("a fox"))
+            await announcer.wait_idle()
+        downs = [text for _, _, text in slack.posts if "🔴" in text]
+        assert downs == [
+            "🔴 gemini-3.1-flash-image is down — not offered by fake "
+            f"(its successor is gemini-nano-banana-2.1). Requests go to {GPT}."
+        ]

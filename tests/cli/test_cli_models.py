@@ -71,3 +71,13 @@ def test_doctor_and_models_see_a_chain_model_the_channel_does_not_offer(
     models = cli("models", "--json").json
     assert [r["offered"] for r in models["routes"] if r["model"] == FLASH] == [False]
     assert sandbox_proc.calls() == []
+
+
+def test_doctor_names_a_shut_down_id_and_its_successor(cli) -> None:
+    run = cli("doctor", "--json", IMAGINE_MODELS=f"gpt-image-1.5,{PRO}")
+    assert run.code == 0, run.stderr
+    warning = (
+        f"model 'gpt-image-1.5' was shut down on 2026-12-01; its successor '{GPT}' is used instead"
+    )
+    assert [c["level"] for c in run.json["checks"] if c["message"] == warning] == ["warn"]
+    assert any(c["message"].startswith("usable routes: " + GPT) for c in run.json["checks"])
