@@ -1,5 +1,5 @@
-"""Per-route circuit breaker: sliding window + surprise-based consecutive trip,
-exponential open time, a single half-open probe at a time; two failed probes in a row re-open it.
+"""Per-route circuit breaker: sliding window + surprise-based consecutive trip in
+admission order, a time-based open period, a single half-open probe at a time.
 
 Why not "open at ≥ 30 % of ≥ 5 calls": Gemini 3 Pro Image at peak fails ~45 % of
 calls *at random* with a fast 503, and the failover after a fast 503 costs tens of
@@ -8,14 +8,33 @@ away the best model for a trivial latency saving. A model that is truly down
 fails *every* call. So the breaker trips on a run of consecutive failures that
 would be surprising given the model's recent success rate ``p``: the run length
 ``k`` is the smallest with ``(1-p)^k < surprise`` (clamped to 3…12). A model that
-was healthy (p≈1) trips after 3 failures; one that is coin-flipping at 55 %
-success needs 12 in a row (chance ≈ 7e-5 per call), so it stays in use.
-A failure rate ≥ ``failure_rate`` over ≥ ``min_calls`` in the window also trips
-(a model that only rarely succeeds). Half-open re-opens after
-``probes_to_reopen`` (2) failed probes in a row, not one: a model coming back
-from an outage is often back in its coin-flip state, and one unlucky 503 would
-otherwise double the wait for the best model. A 429 that names a retry delay trips at once
-and holds the breaker open at least that long.
+was healthy (p≈1, or one never seen) trips after 3 failures; one that is
+coin-flipping at 55 % success needs 12 in a row (chance ≈ 7e-5 per call), so it
+stays in use. A failure rate ≥ ``failure_rate`` over the last ≥ ``min_calls``
+admitted calls (those in flight count as not failed) also trips (a model that only
+rarely succeeds).
+
+**Judged by admission.** Every call gets a ticket when it is admitted, stamped with
+the breaker's epoch (which moves on at every trip and every close). An outcome
+counts for the state its call was admitted in: a success admitted before a trip
+cannot close the breaker, and a failure admitted before a close cannot count
+against the fresh start. "Consecutive" is in admission order: the run is the
+failures at the newest end of the admitted calls, counted back to the first call
+that succeeded or is still in flight. So a slow success admitted before an outage
+began does not reset the outage's run (the breaker trips after 3 fast 503s, not
+one call latency later), while a coin-flipping model's fast 503s never form a run
+across the slower calls still in flight between them.
+
+**Time-based recovery.** The open period is the route's probe interval (given by
+``bot.route_health``: 5 × the model's usual p50, within 1…30 s), at most
+``max_open_s`` (10 s: a probe of a model that answers 503 in 40 ms costs the user
+nothing, it is hedged), the same after every trip: a model that is back is tried
+again within one interval however long it was down, and a down model costs one
+probe per interval. Half-open admits one
+probe at a time; the probe runs to its own verdict (``bot.walk`` never cancels a
+probe), a success closes, a failure re-opens for another interval. A 429 that
+names a retry delay trips at once and holds the breaker open at least that long;
+``trip(hold_s=…)`` holds it for a misconfigured model.
 """
 
 from __future__ import annotations
@@ -23,10 +42,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.ports import Clock
+
+PENDING, OK, FAILED, GONE = "pending", "ok", "failed", "gone"
 
 
 class BreakerState(StrEnum):
@@ -43,29 +65,43 @@ class BreakerPolicy:
     min_consecutive: int = 3
     max_consecutive: int = 12
     surprise: float = 1e-4
-    prior_success: float = 0.9  # what we assume of a model we have not seen yet…
-    prior_weight: float = 5.0  # …worth this many calls
-    open_s: float = 10.0
-    max_open_s: float = 300.0
-    probes_to_reopen: int = 2  # consecutive failed half-open probes before re-opening
+    prior_success: float = 0.96  # what we assume of a model we have not seen yet…
+    prior_weight: float = 5.0  # …worth this many calls (a new route trips after 3, too)
+    open_s: float | None = None  # a fixed open period; None: the route's probe interval…
+    max_open_s: float = 10.0  # …but at most this: a probe of a down model is cheap
+    order_size: int = 64  # admitted calls kept to read the run from
+
+
+@dataclass(slots=True)
+class _Call:
+    epoch: int
+    outcome: str = PENDING
 
 
 class CircuitBreaker:
-    def __init__(self, policy: BreakerPolicy, clock: Clock) -> None:
+    def __init__(
+        self,
+        policy: BreakerPolicy,
+        clock: Clock,
+        *,
+        open_for: Callable[[], float] | None = None,
+    ) -> None:
         self._p = policy
         self._clock = clock
-        self._calls: deque[tuple[float, bool]] = deque()
-        self._consecutive = 0
+        self._fixed_open = policy.open_s
+        self._route_open = open_for
+        self._calls: deque[tuple[float, bool]] = deque()  # the window: (time, ok)
+        self._order: deque[_Call] = deque()  # admitted calls, oldest first (this epoch)
+        self._tickets: dict[int, _Call] = {}
+        self._serial = itertools.count(1)
+        self._epoch = 0
         self._open_until = 0.0
-        self._hold_until = 0.0  # retry_after: never admit before this
+        self._hold_until = 0.0  # retry_after / an admin hold: never admit before this
         self._opened = False
         self._probe = 0  # ticket of the half-open probe in flight; 0: none
-        self._tickets = itertools.count(1)
-        self._trips = 0
-        self._probe_failures = 0
-        self._closed_at = -math.inf
         self.opened_at: float | None = None
 
+    # -- reading -------------------------------------------------------------
     @property
     def state(self) -> BreakerState:
         if not self._opened:
@@ -83,72 +119,82 @@ class CircuitBreaker:
     def reopens_in(self) -> float:
         return max(0.0, max(self._open_until, self._hold_until) - self._clock())
 
+    # -- admission -----------------------------------------------------------
     def admit(self) -> int | None:
-        """Admit a call: always when closed (ticket 0), one probe at a time when
-        half-open (a ticket > 0 that only that probe's verdict or release frees).
-        None: refused. Pass the ticket back to ``record_*`` / ``release``."""
+        """Admit a call: always when closed, one probe at a time when half-open.
+        None: refused. The ticket goes back to ``record_*`` / ``release``."""
         state = self.state
         if state is BreakerState.CLOSED:
-            return 0
+            return self._ticket(in_order=True)
         if state is BreakerState.HALF_OPEN and not self._probe:
-            self._probe = next(self._tickets)
+            self._probe = self._ticket(in_order=False)
             return self._probe
         return None
 
     def allow(self) -> bool:
-        """``admit()`` for a caller that never takes the probe slot's verdict (tests)."""
-        return self.admit() is not None
+        """``admit()`` for a caller that never reports back (tests)."""
+        ticket = self.admit()
+        self.release(ticket or 0)
+        return ticket is not None
 
     def release(self, ticket: int = 0) -> None:
         """The admitted call ended with no verdict (cancelled, cut by the deadline)."""
+        call = self._tickets.pop(ticket, None)
+        if call is not None:
+            call.outcome = GONE
         if ticket and ticket == self._probe:
             self._probe = 0
 
-    def _is_probe(self, ticket: int) -> bool:
-        if ticket and ticket == self._probe:
-            self._probe = 0
-            return True
-        return False
-
+    # -- outcomes ------------------------------------------------------------
     def record_success(self, ticket: int = 0) -> None:
-        self._is_probe(ticket)
-        if self._opened and self._clock() < self._hold_until:
-            return  # honour the vendor's retry-after even if an old call came back
+        call, _ = self._settle(ticket, OK)
+        if call is not None and call.epoch != self._epoch:
+            return  # admitted before a trip or a close: it speaks for a state now gone
         if self._opened:
-            self._opened = False
-            self._probe = 0
-            self._calls.clear()
-            self._closed_at = self._clock()
-            self.opened_at = None
-        self._consecutive = 0
+            if self._clock() < self._hold_until:
+                return  # honour the vendor's retry-after even if a call came back
+            self._close()
         self._push(True)
 
     def record_failure(self, ticket: int = 0, *, retry_after: float | None = None) -> None:
-        was_probe = self._is_probe(ticket)
+        call, was_probe = self._settle(ticket, FAILED)
         now = self._clock()
         if retry_after:
             self._hold_until = max(self._hold_until, now + retry_after)
         if self._opened:
-            self._probe_failures += was_probe
-            if (retry_after and was_probe) or self._probe_failures >= self._p.probes_to_reopen:
-                self._trip(now, repeat=True)
+            if was_probe:
+                self._trip(now)  # another interval (or the vendor's delay)
             return
-        self._consecutive += 1
+        if call is not None and call.epoch != self._epoch:
+            return  # admitted before the last close: not part of the fresh start
         self._push(False)
         if retry_after or self._should_trip():
-            self._trip(now, repeat=now - self._closed_at < self._p.window_s)
+            self._trip(now)
 
     def trip(self, *, hold_s: float) -> None:
         """Open now and stay open at least ``hold_s`` (e.g. a misconfigured model)."""
         now = self._clock()
         self._hold_until = max(self._hold_until, now + hold_s)
-        self._trip(now, repeat=self._opened)
+        self._trip(now)
+
+    # -- the trip rule ---------------------------------------------------------
+    def run(self) -> int:
+        """Consecutive failures at the newest end of the admitted calls (admission order)."""
+        count, settled = 0, False
+        for call in reversed(self._order):
+            if call.outcome == FAILED:
+                count, settled = count + 1, True
+            elif call.outcome == PENDING and not settled:
+                continue  # newer than the newest verdict: not yet part of the run
+            else:
+                break
+        return count
 
     def success_rate(self) -> float:
         """Recent success rate (with the prior), not counting the current failure run."""
         self._prune()
         ok = sum(1 for _, good in self._calls if good)
-        before_run = max(0, len(self._calls) - self._consecutive)
+        before_run = max(0, len(self._calls) - self.run())
         return (ok + self._p.prior_success * self._p.prior_weight) / (
             before_run + self._p.prior_weight
         )
@@ -162,21 +208,62 @@ class CircuitBreaker:
         return max(self._p.min_consecutive, min(self._p.max_consecutive, k))
 
     def _should_trip(self) -> bool:
-        if self._consecutive >= self.run_to_trip():
+        if self.run() >= self.run_to_trip():
             return True
-        n = len(self._calls)
-        failures = sum(1 for _, good in self._calls if not good)
+        # the rate over admitted calls, those still in flight included: fast 503s must
+        # not look like 100 % failures while the slower successes are on their way
+        counted = [c for c in self._order if c.outcome != GONE]
+        failures = sum(1 for c in counted if c.outcome == FAILED)
+        n = len(counted)
         return n >= self._p.min_calls and failures / n >= self._p.failure_rate
 
-    def _trip(self, now: float, *, repeat: bool) -> None:
-        self._trips = self._trips + 1 if repeat else 1
-        open_for = min(self._p.open_s * 2 ** (self._trips - 1), self._p.max_open_s)
-        self._open_until = now + open_for
+    # -- state changes -----------------------------------------------------------
+    def _trip(self, now: float) -> None:
+        self._open_until = now + self._open_period()
         if not self._opened:
             self.opened_at = now
+            self._new_epoch()
         self._opened = True
-        self._consecutive = 0
-        self._probe_failures = 0
+
+    def _open_period(self) -> float:
+        if self._fixed_open is not None:
+            return self._fixed_open
+        route = self._route_open() if self._route_open is not None else self._p.max_open_s
+        return min(route, self._p.max_open_s)
+
+    def _close(self) -> None:
+        self._opened = False
+        self._probe = 0
+        self._calls.clear()
+        self.opened_at = None
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
+        self._epoch += 1
+        self._order.clear()
+
+    def _ticket(self, *, in_order: bool) -> int:
+        ticket = next(self._serial)
+        call = _Call(self._epoch)
+        self._tickets[ticket] = call
+        if in_order:
+            self._order.append(call)
+            while len(self._order) > self._p.order_size:
+                self._order.popleft()
+        return ticket
+
+    def _settle(self, ticket: int, outcome: str) -> tuple[_Call | None, bool]:
+        """The call's record (None: not admitted, e.g. a last-resort override) and
+        whether it was the half-open probe."""
+        call = self._tickets.pop(ticket, None)
+        if call is not None:
+            call.outcome = outcome
+        elif not self._opened:  # not admitted (an override, a caller without tickets): now
+            self._order.append(_Call(self._epoch, outcome))
+        was_probe = bool(ticket) and ticket == self._probe
+        if was_probe:
+            self._probe = 0
+        return call, was_probe
 
     def _push(self, ok: bool) -> None:
         self._calls.append((self._clock(), ok))

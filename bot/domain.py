@@ -27,6 +27,7 @@ class Outcome(StrEnum):
     MISCONFIGURED = "misconfigured"
     SKIPPED = "skipped"  # not sent: breaker open, model stalled or disabled
     CANCELLED = "cancelled"  # a hedged attempt that lost the race
+    BACKGROUND = "background"  # a probe that lost the race, left to finish (its verdict counts)
 
 
 @dataclass(frozen=True, slots=True)

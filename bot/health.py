@@ -85,15 +85,20 @@ class HealthBoard:
         self.notices: list[str] = []  # e.g. "⏳ X shuts down on D — …" (bot.freshness)
 
     def add(self, label: str, *, model: str, channel: str, typical_latency_s: float) -> RouteHealth:
+        interval: list[RouteHealth] = []  # the breaker opens for the route's probe interval
+        breaker = CircuitBreaker(
+            self._breaker_policy, self._clock, open_for=lambda: interval[0].probe_interval()
+        )
         rh = RouteHealth(
             label,
             model=model,
             channel=channel,
             typical_latency_s=typical_latency_s,
             policy=self._policy,
-            breaker=CircuitBreaker(self._breaker_policy, self._clock),
+            breaker=breaker,
             clock=self._clock,
         )
+        interval.append(rh)
         self._routes[label] = rh
         self._last[label] = HealthState.NORMAL
         self._primary = self._primary or label

@@ -113,11 +113,15 @@ class RouteHealth:
         self.breaker.release(self._tickets.pop(token, 0))
         return latency
 
+    def probe_interval(self) -> float:
+        """How often a sick route is tried (delayed: a probe; down: the breaker's open
+        period): 5 × its usual p50, within 1…30 s — time-based, whatever the traffic."""
+        return self._p.probe_every_s or min(30.0, max(1.0, 5 * self.baseline_p50()))
+
     def claim_probe(self) -> bool:
         """A delayed route gets one probe request per probe interval."""
         now = self._clock()
-        every = self._p.probe_every_s or min(30.0, max(1.0, 5 * self.baseline_p50()))
-        if now - max(self._last_probe, self._delayed_since or now) < every:
+        if now - max(self._last_probe, self._delayed_since or now) < self.probe_interval():
             return False
         self._last_probe = now
         return True

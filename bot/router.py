@@ -21,10 +21,12 @@ attempt log, because the vendor may have billed it.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.catalog import ModelSpec
 from bot.domain import GenerationRequest, ImageResult
@@ -44,6 +46,7 @@ class RouterPolicy:
     server_retries: int = 1
     retry_base_s: float = 0.5
     misconfigured_hold_s: float = 600.0
+    background_probes: int = 3  # probes per route left to finish after their race
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,7 @@ class Router:
         self.routes = list(routes)
         self.resolve = resolve or (lambda model_id: model_id)  # shut-down id → successor
         self.successor = successor or (lambda model_id: None)  # the one its vendor names
+        self._probes: dict[str, set[asyncio.Task[Any]]] = {}  # left to finish, per route
         self.board = board
         self.policy = policy or RouterPolicy()
         self.clock = clock
@@ -113,7 +117,26 @@ class Router:
             await walk.cancel_all()
             self.board.refresh()
 
+    def keep_probe(self, label: str, task: asyncio.Task[Any]) -> bool:
+        """Let a probe that lost its request's race finish in the background (at most
+        ``background_probes`` per route); False: cancel it as usual."""
+        mine = self._probes.setdefault(label, set())
+        if len(mine) >= self.policy.background_probes:
+            return False
+        mine.add(task)
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            mine.discard(finished)
+            self.board.refresh()  # its verdict may have changed the route's state
+
+        task.add_done_callback(done)
+        return True
+
     async def aclose(self) -> None:
+        probes = [t for tasks in self._probes.values() for t in tasks]
+        for task in probes:
+            task.cancel()
+        await asyncio.gather(*probes, return_exceptions=True)
         seen: set[int] = set()
         for route in self.routes:
             if id(route.provider) not in seen:

@@ -296,14 +296,21 @@ class Walk:
         return _Done(route, attempt, error=err)
 
     async def _abandon(self) -> list[Attempt]:
-        """Cancel what is still running; log each as cancelled with its possible cost."""
+        """Cancel what is still running — except a probe of a sick route, which is left
+        to finish in the background so its verdict counts (a cancelled probe would keep
+        the route sick for good). Each is logged with its possible cost."""
         for task, run in list(self.running.items()):
             if task.done() and not task.cancelled():
                 self.attempts.append(task.result().attempt)  # finished meanwhile: its own row
                 continue
-            task.cancel()
-            if not run.begun:
-                continue  # never sent (a retry still pausing): nothing to bill
+            if run.probe and run.begun and self.r.keep_probe(run.route.label, task):
+                del self.running[task]
+                outcome, detail = Outcome.BACKGROUND, "probe left to finish; may be billed"
+            else:
+                task.cancel()
+                if not run.begun:
+                    continue  # never sent (a retry still pausing): nothing to bill
+                outcome, detail = Outcome.CANCELLED, "hedge lost; may be billed"
             route = run.route
             latency = max(0.0, self.r.clock() - run.started)
             price = route.model.price_for(self.request.size)
@@ -311,10 +318,10 @@ class Walk:
                 Attempt(
                     route.model.id,
                     route.provider.channel,
-                    Outcome.CANCELLED,
+                    outcome,
                     _ms(latency),
                     price,
-                    detail="hedge lost; may be billed",
+                    detail=detail,
                 )
             )
         await self.cancel_all()

@@ -71,6 +71,7 @@ def make_router(
     breaker: BreakerPolicy | None = None,
     latency_s: float = 0.05,
     timeout_s: float = 5.0,
+    health: HealthPolicy | None = None,
 ) -> Router:
     import random
     import time
@@ -78,7 +79,9 @@ def make_router(
 
     catalog = load_catalog()
     clk = clock or time.monotonic
-    board = HealthBoard(clk, policy=HealthPolicy(), breaker_policy=breaker or BreakerPolicy())
+    board = HealthBoard(
+        clk, policy=health or HealthPolicy(), breaker_policy=breaker or BreakerPolicy()
+    )
     routes = []
     for model_id in chain:
         spec = replace(catalog.models[model_id], latency_s=latency_s, timeout_s=timeout_s)

@@ -1,0 +1,121 @@
+"""Issue 10: the best model comes back. One test per defect found in the code; each
+fails on the router as it was (commit 93e1a64)."""
+
+import asyncio
+import random
+
+from bot.breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from bot.domain import GenerationRequest, Outcome
+from bot.health import HealthPolicy, HealthState
+from tests.bot.fakes import CHAIN, FakeClock, ScriptedProvider, make_router
+
+PRO, FLASH, GPT = CHAIN
+REQ = GenerationRequest("a red fox in snow")
+
+
+def breaker() -> tuple[CircuitBreaker, FakeClock]:
+    clock = FakeClock()
+    return CircuitBreaker(BreakerPolicy(open_s=10), clock), clock
+
+
+def healthy(b: CircuitBreaker, clock: FakeClock, n: int = 20) -> None:
+    for _ in range(n):
+        clock.advance(0.5)
+        b.record_success(b.admit() or 0)
+
+
+async def test_1_a_stalled_route_is_probed_to_the_end_and_comes_back() -> None:
+    """Defect 1: the probe of a stalled route was cancelled as soon as the faster
+    backup won its race, so the stall flag (cleared only by a success) never cleared."""
+    p = ScriptedProvider(scripts={PRO: [10.0]}, then={FLASH: 0.1})
+    router = make_router(p, health=HealthPolicy(probe_every_s=0.3))
+    first = await router.generate(REQ)  # PRO hangs; the hedge to FLASH wins
+    assert first.model == FLASH and router.board[PRO].state() is HealthState.DELAYED
+    p.then = {PRO: 0.15, FLASH: 0.01}  # PRO answers again, but slower than FLASH
+    await asyncio.sleep(0.35)  # a probe is due
+    probe = await router.generate(REQ)
+    assert probe.model == FLASH  # the user was served by the hedge…
+    assert [a.outcome for a in probe.attempts if a.model == PRO] == [Outcome.BACKGROUND]
+    await asyncio.sleep(0.3)  # …and the probe ran to its own answer
+    assert router.board[PRO].state() is HealthState.NORMAL
+    assert (await router.generate(REQ)).model == PRO
+    await router.aclose()
+
+
+def test_2_a_success_admitted_before_the_trip_cannot_close_the_breaker() -> None:
+    """Defect 2: a slow call admitted while the model was fine came back after the
+    trip and closed the breaker (and cleared its window) without any probe."""
+    b, clock = breaker()
+    healthy(b, clock)
+    old = b.admit()
+    assert old is not None
+    for _ in range(3):
+        b.record_failure(b.admit() or 0)
+    assert b.state is BreakerState.OPEN
+    clock.advance(1)
+    b.record_success(old)
+    assert b.state is BreakerState.OPEN and not b.allow()
+    clock.advance(10)  # only a probe admitted while open can close it
+    probe = b.admit()
+    assert probe is not None
+    b.record_success(probe)
+    assert b.state is BreakerState.CLOSED
+
+
+def test_3_old_successes_do_not_reset_the_failure_run() -> None:
+    """Defect 3: slow successes admitted before an outage kept resetting the count of
+    its fast 503s, so the breaker tripped one call latency late."""
+    b, clock = breaker()
+    healthy(b, clock)
+    in_flight = [b.admit() or 0 for _ in range(20)]  # a slow model: 20 calls out
+    for n in range(3):  # the outage: each new call fails fast, an old one returns OK
+        clock.advance(0.04)
+        b.record_failure(b.admit() or 0)
+        b.record_success(in_flight[n])
+    assert b.state is BreakerState.OPEN  # after 3 fast 503s, not after the 20 old calls
+
+
+def test_3b_a_coin_flipping_slow_model_still_keeps_its_traffic() -> None:
+    """The other side of judging by admission: 45 % fast 503s from a model whose
+    successes take 20 s never form a run across the calls still in flight."""
+    b, clock = breaker()
+    rng = random.Random(3)
+    pending: list[tuple[float, int]] = []
+    for _ in range(3000):  # 25 requests a second for two minutes
+        clock.advance(0.04)
+        ticket = b.admit()
+        assert ticket is not None, "the coin-flipping primary was switched off"
+        if rng.random() < 0.45:
+            b.record_failure(ticket)
+        else:
+            pending.append((clock.now + 20.0, ticket))
+        while pending and pending[0][0] <= clock.now:
+            b.record_success(pending.pop(0)[1])
+
+
+def test_4_a_route_with_no_history_trips_after_three_failures() -> None:
+    """Defect 4: the README said three; the prior (0.9 over 5 calls) made it four."""
+    b, _ = breaker()
+    for _ in range(3):
+        b.record_failure(b.admit() or 0)
+    assert b.state is BreakerState.OPEN
+
+
+async def test_an_outage_ends_and_the_primary_is_back_within_one_interval() -> None:
+    """Time-based recovery: the open period is the route's probe interval, the same
+    after every failed probe, so however long the outage the primary is back within
+    one interval of being healthy."""
+    p = ScriptedProvider(then={PRO: RuntimeError("unused")})
+    from bot.errors import ProviderOverloaded
+
+    p.then = {PRO: ProviderOverloaded(model=PRO)}
+    router = make_router(p, health=HealthPolicy(probe_every_s=0.2))
+    for _ in range(12):  # a long outage: many failed probes
+        await router.generate(REQ)
+        await asyncio.sleep(0.05)
+    assert router.board[PRO].state() is HealthState.DOWN
+    assert router.board[PRO].breaker.reopens_in <= 0.2  # not doubled to minutes
+    p.then = {}
+    await asyncio.sleep(0.25)
+    assert (await router.generate(REQ)).model == PRO
+    assert router.board[PRO].state() is HealthState.NORMAL
