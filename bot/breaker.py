@@ -8,7 +8,8 @@ away the best model for a trivial latency saving. A model that is truly down
 fails *every* call. So the breaker trips on a run of consecutive failures that
 would be surprising given the model's recent success rate ``p``: the run length
 ``k`` is the smallest with ``(1-p)^k < surprise`` (clamped to 3…12). A model that
-was healthy (p≈1, or one never seen) trips after 3 failures; one that is
+was healthy (p≈1) trips after 3 failures, a route with no history yet after 4 (so
+one unlucky start of a coin-flipping model does not switch it off); one that is
 coin-flipping at 55 % success needs 12 in a row (chance ≈ 7e-5 per call), so it
 stays in use. A failure rate ≥ ``failure_rate`` over the last ≥ ``min_calls``
 admitted calls (those in flight count as not failed) also trips (a model that only
@@ -65,8 +66,8 @@ class BreakerPolicy:
     min_consecutive: int = 3
     max_consecutive: int = 12
     surprise: float = 1e-4
-    prior_success: float = 0.96  # what we assume of a model we have not seen yet…
-    prior_weight: float = 5.0  # …worth this many calls (a new route trips after 3, too)
+    prior_success: float = 0.9  # what we assume of a model we have not seen yet…
+    prior_weight: float = 5.0  # …worth this many calls (a route with no history: 4)
     open_s: float | None = None  # a fixed open period; None: the route's probe interval…
     max_open_s: float = 10.0  # …but at most this: a probe of a down model is cheap
     order_size: int = 64  # admitted calls kept to read the run from
@@ -156,7 +157,11 @@ class CircuitBreaker:
             self._close()
         self._push(True)
 
-    def record_failure(self, ticket: int = 0, *, retry_after: float | None = None) -> None:
+    def record_failure(
+        self, ticket: int = 0, *, retry_after: float | None = None, sibling_down: bool = False
+    ) -> None:
+        """``sibling_down``: another model on the same channel is open already (two
+        models of one vendor often fail together): a run of 2 is enough to trip."""
         call, was_probe = self._settle(ticket, FAILED)
         now = self._clock()
         if retry_after:
@@ -168,8 +173,14 @@ class CircuitBreaker:
         if call is not None and call.epoch != self._epoch:
             return  # admitted before the last close: not part of the fresh start
         self._push(False)
-        if retry_after or self._should_trip():
+        if retry_after or self._should_trip() or (sibling_down and self.run() >= 2):
             self._trip(now)
+
+    def defer(self) -> None:
+        """An open breaker waits another interval before its probe (a sibling on the
+        same channel just failed its probe: the vendor is likely still down)."""
+        if self._opened and not self._probe:
+            self._open_until = max(self._open_until, self._clock() + self._open_period())
 
     def trip(self, *, hold_s: float) -> None:
         """Open now and stay open at least ``hold_s`` (e.g. a misconfigured model)."""

@@ -93,14 +93,23 @@ class RouteHealth:
         self.breaker.record_success(self._tickets.pop(token, 0))
         return latency
 
-    def failed(self, token: int, outcome: str, *, retry_after: float | None = None) -> float:
+    def failed(
+        self,
+        token: int,
+        outcome: str,
+        *,
+        retry_after: float | None = None,
+        sibling_down: bool = False,
+    ) -> float:
         start = self._in_flight.pop(token, self._clock())
         latency = self._clock() - start
         if outcome == "timeout":
             self._stall_flag = True
         self.last_failure = outcome
         self._samples.append((self._clock(), False, latency))
-        self.breaker.record_failure(self._tickets.pop(token, 0), retry_after=retry_after)
+        self.breaker.record_failure(
+            self._tickets.pop(token, 0), retry_after=retry_after, sibling_down=sibling_down
+        )
         return latency
 
     def abandoned(self, token: int, *, counts_as_stall: bool = True) -> float:
@@ -119,9 +128,19 @@ class RouteHealth:
         return self._p.probe_every_s or min(30.0, max(1.0, 5 * self.baseline_p50()))
 
     def claim_probe(self) -> bool:
-        """A delayed route gets one probe request per probe interval."""
+        """May this request probe the delayed route? A *stalled* one from which nothing
+        has come back for a stall threshold (hung, not just slow): every request,
+        hedged at once — a call to a hanging model costs nothing but a connection, the
+        router keeps at most a few (``Router.keep_probe``), and the first one after
+        the model is back brings it back. A *slow* one: one request per usual p95
+        (1…30 s), hedged after the usual budget, so when the model is fast again that
+        request gets its image."""
         now = self._clock()
-        if now - max(self._last_probe, self._delayed_since or now) < self.probe_interval():
+        if self.stalled() and now - self._last_success > self.stall_after():
+            self._last_probe = now  # nothing has come back for a while: hung, not slow
+            return True
+        every = min(30.0, max(1.0, self.baseline_p95()))
+        if now - max(self._last_probe, self._delayed_since or now) < every:
             return False
         self._last_probe = now
         return True

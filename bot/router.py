@@ -46,7 +46,7 @@ class RouterPolicy:
     server_retries: int = 1
     retry_base_s: float = 0.5
     misconfigured_hold_s: float = 600.0
-    background_probes: int = 3  # probes per route left to finish after their race
+    background_probes: int = 8  # probes per route left to finish after their race
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,8 @@ class Router:
         self.routes = list(routes)
         self.resolve = resolve or (lambda model_id: model_id)  # shut-down id → successor
         self.successor = successor or (lambda model_id: None)  # the one its vendor names
-        self._probes: dict[str, set[asyncio.Task[Any]]] = {}  # left to finish, per route
+        self._probes: dict[str, dict[asyncio.Task[Any], float]] = {}  # task → started, oldest first
+        self.probe_spend_usd = 0.0  # probes left to finish that answered with an image
         self.board = board
         self.policy = policy or RouterPolicy()
         self.clock = clock
@@ -118,15 +119,27 @@ class Router:
             self.board.refresh()
 
     def keep_probe(self, label: str, task: asyncio.Task[Any]) -> bool:
-        """Let a probe that lost its request's race finish in the background (at most
-        ``background_probes`` per route); False: cancel it as usual."""
-        mine = self._probes.setdefault(label, set())
-        if len(mine) >= self.policy.background_probes:
+        """Let a probe that lost its request's race finish in the background: at most
+        ``background_probes`` per route; one older than the stall threshold (likely
+        hung) is cancelled to make room. False: cancel this one as usual."""
+        mine = self._probes.setdefault(label, {})
+        if self.policy.background_probes < 1:
             return False
-        mine.add(task)
+        now, old_enough = self.clock(), self.board[label].stall_after()
+        while len(mine) >= self.policy.background_probes:  # an old (hung) one makes room
+            oldest, started = next(iter(mine.items()))
+            if now - started < old_enough:
+                return False  # all still young enough to answer: this one is cancelled
+            del mine[oldest]
+            oldest.cancel()
+        mine[task] = now
 
         def done(finished: asyncio.Task[Any]) -> None:
-            mine.discard(finished)
+            mine.pop(finished, None)
+            if not finished.cancelled() and finished.exception() is None:
+                made = finished.result()
+                if made.image is not None:  # an image nobody asked for: the bot's cost
+                    self.probe_spend_usd += made.attempt.cost_usd
             self.board.refresh()  # its verdict may have changed the route's state
 
         task.add_done_callback(done)

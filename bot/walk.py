@@ -27,6 +27,7 @@ from bot.errors import (
 from bot.health import HealthState
 from bot.rebase import for_route, rebased
 from bot.status_text import not_offered_note
+from bot.vendor_health import defer_below, sibling_down, vendor_wide
 
 if TYPE_CHECKING:
     from bot.ports import AttemptStarted
@@ -256,6 +257,8 @@ class Walk:
             raise
         except (ProviderError, TimeoutError) as exc:
             err = exc if isinstance(exc, ProviderError) else ProviderTimeout(model=model.id)
+            if run.probe and vendor_wide(err):
+                defer_below(self.r.routes, self.r.board, route)
             return self._failed(route, token, err, by_deadline=limit < model.timeout_s)
         except Exception as exc:  # an adapter bug must not take the router down
             log.exception("provider %s raised an unmapped %s", route.label, type(exc).__name__)
@@ -280,7 +283,10 @@ class Walk:
             )  # the model works; the prompt did not
         else:
             retry_after = err.retry_after if isinstance(err, ProviderRateLimited) else None
-            latency = rh.failed(token, str(err.outcome), retry_after=retry_after)
+            quick = vendor_wide(err) and sibling_down(self.r.routes, self.r.board, route)
+            latency = rh.failed(
+                token, str(err.outcome), retry_after=retry_after, sibling_down=quick
+            )
             if isinstance(err, ModelNotOffered):  # 404: unknown or shut down
                 channel = route.provider.channel
                 rh.take_offline(not_offered_note(channel, self.r.successor(route.model.id)))
@@ -303,9 +309,10 @@ class Walk:
             if task.done() and not task.cancelled():
                 self.attempts.append(task.result().attempt)  # finished meanwhile: its own row
                 continue
+            price = run.route.model.price_for(self.request.size)
             if run.probe and run.begun and self.r.keep_probe(run.route.label, task):
-                del self.running[task]
-                outcome, detail = Outcome.BACKGROUND, "probe left to finish; may be billed"
+                del self.running[task]  # billed only if it answers: Router.probe_spend_usd
+                outcome, detail, price = Outcome.BACKGROUND, "probe left to finish", 0.0
             else:
                 task.cancel()
                 if not run.begun:
@@ -313,7 +320,6 @@ class Walk:
                 outcome, detail = Outcome.CANCELLED, "hedge lost; may be billed"
             route = run.route
             latency = max(0.0, self.r.clock() - run.started)
-            price = route.model.price_for(self.request.size)
             self.attempts.append(
                 Attempt(
                     route.model.id,

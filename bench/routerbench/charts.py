@@ -1,11 +1,11 @@
-"""The matplotlib charts: grouped bars per scenario, and the S3/S5 timeline."""
+"""The matplotlib charts: grouped bars per scenario, the S3/S5 timeline, the recovery timeline."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from .config import STRATEGIES
+from .config import PRIMARY, STRATEGIES
 from .scenarios import Scenario
 
 COLORS = {"router": "#2b6cb0", "naive": "#c05621", "oracle": "#718096"}
@@ -18,14 +18,19 @@ def render_chart(results: dict[str, dict[str, Any]], path: Path, meta: dict[str,
     import matplotlib.pyplot as plt
 
     names = list(results)
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    fig, axes = plt.subplots(3, 2, figsize=(max(12, 1.6 * len(names)), 11))
     panels = [
         ("p95", "p95 latency (s); ∞ = over 5 % got no image", 1.0, "{:.2f}"),
         ("delivered", "delivered %", 100.0, "{:.0f}"),
         ("primary_share", "share served by the primary %", 100.0, "{:.0f}"),
         ("down_calls_per_request", "calls sent to a down model, per request", 1.0, "{:.3f}"),
+        ("spent_per_image", "$ per image, all attempts", 1.0, "{:.3f}"),
+        ("after_share", "primary share after the fault ends %", 100.0, "{:.0f}"),
     ]
     width = 0.27
+    for by in results.values():
+        for r in by.values():
+            r["after_share"] = (r.get("recovery") or {}).get("share")
     for ax, (key, title, scale, fmt) in zip(axes.flat, panels, strict=True):
         finite = [
             r[key] * scale for by in results.values() for r in by.values() if r[key] is not None
@@ -37,6 +42,8 @@ def render_chart(results: dict[str, dict[str, Any]], path: Path, meta: dict[str,
                 r = results[name].get(strat)
                 if r is None:
                     continue
+                if r[key] is None and key != "p95":
+                    continue  # no such figure (e.g. no fault that ends)
                 xs.append(i + (k - 1) * width)
                 if r[key] is None:  # a latency percentile that no image answered
                     ys.append(top)
@@ -54,24 +61,28 @@ def render_chart(results: dict[str, dict[str, Any]], path: Path, meta: dict[str,
                 if is_lost:
                     bar.set_hatch("//")
                     bar.set_alpha(0.5)
-            ax.bar_label(bars, labels, fontsize=7, padding=1)
+            ax.bar_label(bars, labels, fontsize=7 if len(names) <= 6 else 5.5, padding=1)
         ax.set_xticks(range(len(names)), names)
         ax.set_title(title, fontsize=10)
-        percent = key in ("delivered", "primary_share")
+        percent = key in ("delivered", "primary_share", "after_share")
         ax.set_ylim(0, 112 if percent else top * 1.12)
     axes[0][0].legend(fontsize=8)
     fig.suptitle(
-        f"imagine-bot router failover — {meta['rate']:g} req/s × {meta['duration']:g} s open loop, "
-        f"{meta['cores']} cores, {meta['date'][:10]}",
+        f"imagine-bot router failover and recovery — {meta['rate']:g} req/s open loop "
+        f"(S1–S5 {meta['duration']:g} s, R1–R5 fixed timelines), {meta['cores']} cores, "
+        f"{meta['date'][:10]}",
         fontsize=11,
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    for by in results.values():
+        for r in by.values():
+            del r["after_share"]
 
 
 def render_timeline(
-    results: dict[str, dict[str, Any]], path: Path, scen: dict[str, Scenario], duration: float
+    results: dict[str, dict[str, Any]], path: Path, scen: dict[str, Scenario]
 ) -> bool:
     """Per-second worst latency of router vs oracle in the slow/hang scenarios."""
     shown = [n for n in ("S3", "S5") if n in results and "router" in results[n]]
@@ -84,6 +95,7 @@ def render_timeline(
 
     fig, axes = plt.subplots(1, len(shown), figsize=(6 * len(shown), 3.6), squeeze=False)
     for ax, name in zip(axes[0], shown, strict=True):
+        duration = scen[name].duration
         for strat in ("router", "oracle"):
             r = results[name].get(strat)
             if r is None:
@@ -131,6 +143,79 @@ def render_timeline(
         ax.set_xlabel("arrival second")
         ax.set_ylabel("latency s")
         ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def render_recovery(
+    results: dict[str, dict[str, Any]], path: Path, scen: dict[str, Scenario]
+) -> bool:
+    """Primary share per arrival second, router vs oracle, in the scenarios whose fault ends."""
+    shown = [
+        n
+        for n in results
+        if scen[n].healthy_from is not None and n.startswith("R") and "router" in results[n]
+    ]
+    if not shown:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(3, len(shown))
+    rows = -(-len(shown) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(shown) :]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, shown, strict=False):
+        sc = scen[name]
+        for model in sc.faults:  # the primary's windows red, another model's orange
+            color = "#c53030" if model == PRIMARY else "#dd6b20"
+            for start, end in sc.windows(model):
+                ax.axvspan(start, end, color=color, alpha=0.12)
+        for strat in ("oracle", "router"):
+            r = results[name].get(strat)
+            if r is None:
+                continue
+            ts, share = [], []
+            for s in r["per_second"]:
+                images = sum(s["served"].values())
+                ts.append(s["t"] + 0.5)
+                share.append(100 * s["served"].get("pro", 0) / images if images else 0.0)
+            wide = strat == "oracle"  # drawn first and wide: the router shows on top of it
+            ax.step(
+                ts,
+                share,
+                where="mid",
+                color=COLORS[strat],
+                lw=4 if wide else 1.5,
+                alpha=0.45 if wide else 1.0,
+                label=strat,
+            )
+        assert sc.healthy_from is not None
+        ax.axvline(sc.healthy_from, color="#2f855a", lw=1)
+        rr = results[name]["router"].get("recovery") or {}
+        back = rr.get("back_s")
+        note = "router ≥ 90 %: not within the run" if back is None else f"router ≥ 90 %: +{back}s"
+        if back is not None:
+            ax.axvline(sc.healthy_from + back, color=COLORS["router"], lw=1, ls="--")
+        right = sc.healthy_from > 0.6 * sc.duration
+        ax.text(
+            sc.healthy_from,
+            35,
+            f" healthy from {sc.healthy_from:g} s \n {note} ",
+            fontsize=7,
+            ha="right" if right else "left",
+        )
+        ax.set_ylim(-3, 105)
+        ax.set_xlim(0, sc.duration)
+        ax.set_title(f"{name}: {sc.title}", fontsize=9)
+        ax.set_xlabel("arrival second (shaded: fault windows)")
+        ax.set_ylabel("images by the primary %")
+        ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

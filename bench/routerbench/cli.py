@@ -12,22 +12,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .charts import render_chart, render_timeline
+from .charts import render_chart, render_recovery, render_timeline
 from .config import ERROR_S, IMAGE_PX, LATENCY, RETRY_AFTER_S, ROOT, clock
 from .harness import run_one
 from .overhead import measure_overhead
-from .report import evaluate, fmt_lat, print_timeline, render_markdown
+from .report import evaluate, fmt_lat, fmt_s, print_timeline, render_markdown
 from .sandbox import ChildSandbox, InProcessSandbox
-from .scenarios import Scenario, scenarios
+from .scenarios import GROUPS, Scenario, scenarios, select
 
 
 async def main_async(args: argparse.Namespace) -> int:
     began = clock()
     scen = scenarios(args.duration)
-    wanted = [s.strip().upper() for s in args.scenarios.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in scen]
-    if unknown:
-        print(f"unknown scenarios {unknown}; known: {list(scen)}", file=sys.stderr)
+    wanted, unknown = select(args.scenarios, scen)
+    if unknown or not wanted:
+        print(
+            f"unknown scenarios {unknown}; known: {list(scen)} and the groups {', '.join(GROUPS)}",
+            file=sys.stderr,
+        )
         return 2
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
 
@@ -54,9 +56,17 @@ async def main_async(args: argparse.Namespace) -> int:
                     f"primary {100 * r['primary_share']:3.0f} %  "
                     f"down-calls/req {r['down_calls_per_request']:.3f} {r['down_calls']}  "
                     f"served {r['served']}  errors {r['errors']}  "
-                    f"hedged {100 * r['hedged_share']:.1f} %  wall {r['wall_s']} s",
+                    f"hedged {100 * r['hedged_share']:.1f} %  "
+                    f"$/image all attempts {r['spent_per_image'] or 0:.4f}  wall {r['wall_s']} s",
                     flush=True,
                 )
+                if rr := r.get("recovery"):
+                    print(
+                        f"   after the fault (t ≥ {rr['at']:g} s): primary "
+                        f"{100 * rr['share']:.1f} %, first primary image {fmt_s(rr['first_s'])}, "
+                        f"≥ 90 % from {fmt_s(rr['back_s'])}, p95 {fmt_lat(rr['p95'])}",
+                        flush=True,
+                    )
                 if args.verbose and strat == "router":
                     print_timeline(name, strat, r)
     finally:
@@ -69,7 +79,8 @@ async def main_async(args: argparse.Namespace) -> int:
         "python": platform.python_version(),
         "rate": args.rate,
         "duration": args.duration,
-        "requests": max(1, round(args.rate * args.duration)),
+        "requests": max(1, round(args.rate * args.duration)),  # per S run
+        "scenario_list": wanted,
         "cap": args.cap,
         "seed": args.seed,
         "commit": core_commit(),
@@ -91,7 +102,7 @@ def write_outputs(
     meta: dict[str, Any],
     scen: dict[str, Scenario],
 ) -> None:
-    targets = evaluate(results, overhead)
+    targets = evaluate(results, overhead, scen)
     md = render_markdown(results, overhead, targets, meta, scen)
     print()
     print(md)
@@ -99,7 +110,15 @@ def write_outputs(
     out.with_suffix(".md").write_text(md, "utf-8")
     payload = {
         "meta": meta,
-        "scenarios": {n: scen[n].title for n in results},
+        "scenarios": {
+            n: {
+                "title": scen[n].title,
+                "kind": scen[n].kind,
+                "duration": scen[n].duration,
+                "healthy_from": scen[n].healthy_from,
+            }
+            for n in results
+        },
         "faults": {
             n: {m: [f.as_dict() for f in fs] for m, fs in scen[n].faults.items()} for n in results
         },
@@ -110,8 +129,11 @@ def write_outputs(
     out.with_suffix(".json").write_text(json.dumps(payload, separators=(",", ":")), "utf-8")
     render_chart(results, out.with_suffix(".png"), meta)
     timeline = out.with_name(out.name + "_timeline.png")
-    if render_timeline(results, timeline, scen, meta["duration"]):
+    if render_timeline(results, timeline, scen):
         print(f"wrote {timeline}")
+    recovery = out.with_name(out.name + "_recovery.png")
+    if render_recovery(results, recovery, scen):
+        print(f"wrote {recovery}")
     print(f"wrote {out.with_suffix('.md')}, .json, .png")
 
 

@@ -86,17 +86,27 @@ async def run_one(
             await sb.script(model, faults)
         start[0] = t0 = clock()
         if isinstance(strategy, RouterStrategy):
-            sampler = asyncio.create_task(_sample(strategy, t0, args.duration + args.cap, samples))
-        recs = await run_load(strategy, rate=args.rate, duration=args.duration, cap=args.cap, t0=t0)
+            sampler = asyncio.create_task(
+                _sample(strategy, t0, scenario.duration + args.cap, samples)
+            )
+        recs = await run_load(
+            strategy, rate=args.rate, duration=scenario.duration, cap=args.cap, t0=t0
+        )
     finally:
         if sampler is not None:
             sampler.cancel()
             await asyncio.gather(sampler, return_exceptions=True)
         await strategy.aclose()
     calls = await sb.calls()
-    out = summarize(recs, calls, sb, args.duration)
+    out = summarize(recs, calls, sb, scenario.duration, scenario.healthy_from)
+    out["duration"] = scenario.duration
     out["wall_s"] = round(clock() - began, 1)
     if isinstance(strategy, RouterStrategy):
+        # probes left to finish in the background that answered: images nobody asked for
+        probes = strategy.router.probe_spend_usd
+        out["probe_spend_usd"] = round(probes, 4)
+        if out.get("spent_per_image") is not None and out["delivered"]:
+            out["spent_per_image"] += probes / (out["delivered"] * out["requests"])
         out["events"] = strategy.events
         out["router_samples"] = samples
     else:

@@ -119,11 +119,16 @@ class RouterStrategy:
         except GenerationFailed as exc:
             spent = sum(a.cost_usd for a in exc.attempts)
             raise Failed(type(exc).__name__, spent, _sent(exc.attempts)) from exc
-        hedged = any(a.outcome is Outcome.CANCELLED for a in res.attempts)
+        hedged = any(str(a.outcome) in RACED for a in res.attempts)
         return Served(res.model, res.cost_usd, res.spent_usd, _sent(res.attempts), hedged)
 
     async def aclose(self) -> None:
         await self.router.aclose()
+
+
+# Attempts that lost the request's race and are billed all the same: "cancelled" (a hedge
+# cancelled), "background" (a probe left to finish, where the router has that outcome).
+RACED = frozenset({"cancelled", "background"})
 
 
 def _sent(attempts: Iterable[Any]) -> int:

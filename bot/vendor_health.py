@@ -1,0 +1,42 @@
+"""Two models of one vendor often fail together (Nano Banana Pro and the fast Nano
+Banana both behind Google's channel): what one route's failure says about the
+other routes on its channel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.breaker import BreakerState
+from bot.errors import ProviderError, ProviderOverloaded, ProviderServerError
+
+if TYPE_CHECKING:
+    from bot.health import HealthBoard
+    from bot.router import Route
+
+
+def vendor_wide(err: ProviderError) -> bool:
+    """An error that may be the vendor's, not the model's (503s, 5xx)."""
+    return isinstance(err, ProviderOverloaded | ProviderServerError)
+
+
+def sibling_down(routes: Sequence[Route], board: HealthBoard, route: Route) -> bool:
+    """Another route on ``route``'s channel has its breaker open: a failure here then
+    trips after a run of 2, not 3."""
+    return any(
+        other is not route
+        and other.provider.channel == route.provider.channel
+        and board[other.label].breaker.state is not BreakerState.CLOSED
+        for other in routes
+    )
+
+
+def defer_below(routes: Sequence[Route], board: HealthBoard, route: Route) -> None:
+    """A failed probe pushes back, by an interval, the probes of the open routes *below*
+    it on its channel (never a better model's): about one probe per interval per vendor."""
+    below = False
+    for other in routes:
+        if other is route:
+            below = True
+        elif below and other.provider.channel == route.provider.channel:
+            board[other.label].breaker.defer()
