@@ -9,11 +9,11 @@ from bot.domain import Attempt, OfferedModel
 
 if TYPE_CHECKING:
     from bot.catalog import ModelSpec
+    from bot.commands import Reply
     from bot.domain import GenerationRequest, ProviderImage
     from bot.jobs import Job
     from bot.messages import UserError
     from bot.progress import Progress
-    from bot.replies import Reply
 
 Clock = Callable[[], float]
 """Monotonic seconds; ``time.monotonic`` in production, a fake in tests."""
