@@ -52,9 +52,6 @@ class Aliases:
         """The successor its vendor names (for "X is gone — use Y")."""
         return self._catalog.successor(model_id)
 
-    def is_alias(self, model_id: str) -> bool:
-        return self._catalog.resolve(model_id, self._today()) != model_id
-
 
 async def stored_aliases(store: Store, catalog: Catalog, today: date) -> dict[str, str]:
     """One warning per shut-down id that something stored still names (a workspace's
@@ -64,11 +61,16 @@ async def stored_aliases(store: Store, catalog: Catalog, today: date) -> dict[st
     for row in rows:
         for model_id in _ids(row["value"]):
             places.setdefault(model_id, []).append("workspace chain")
-    for row in await store.fetchall(
+    gone = sorted(
+        {*catalog.retired, *(m.id for m in catalog.models.values() if m.is_retired(today))}
+    )
+    marks = ",".join("?" * len(gone))
+    for row in await store.fetchall(  # only threads on a shut-down id: no scan of the rest
         "SELECT s.model, count(*) AS n, sum(EXISTS (SELECT 1 FROM jobs j WHERE j.state IN"
         " ('queued', 'running') AND j.platform = s.platform AND j.workspace = s.workspace"
         " AND j.channel = s.channel AND j.thread = s.thread)) AS queued"
-        " FROM sessions s WHERE s.model IS NOT NULL GROUP BY s.model"
+        f" FROM sessions s WHERE s.model IN ({marks}) GROUP BY s.model",
+        gone,
     ):
         threads = f"{row['n']} thread(s)"
         if row["queued"]:

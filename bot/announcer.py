@@ -53,6 +53,7 @@ from bot.guild_settings import GuildSettings
 from bot.health import HealthBoard, HealthEvent, HealthState
 from bot.ports import Clock
 from bot.status_text import delayed_text, down_text, primary_text, recovered_text
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -133,15 +134,7 @@ class Announcer:
             self._unsubscribe()
             self._unsubscribe = None
         task, self._task = self._task, None
-        if task is None or task.done():
-            return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise
+        await cancel_and_wait(task)
 
     async def __aenter__(self) -> Announcer:
         self.start()

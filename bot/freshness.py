@@ -26,6 +26,7 @@ from bot.catalog import Catalog
 from bot.ports import ImageProvider, ModelLister
 from bot.router import Router
 from bot.status_text import not_offered_note, shutdown_text
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -144,15 +145,7 @@ class Freshness:
 
     async def aclose(self) -> None:
         task, self._task = self._task, None
-        if task is None or task.done():
-            return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:

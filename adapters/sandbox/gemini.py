@@ -19,9 +19,10 @@ from aiohttp import web
 from PIL import Image
 
 from adapters.sandbox.faults import Fault, proto_duration, retry_after_of
-from adapters.sandbox.images import SIZE_FACTORS, aspect_value, dimensions, render_async
+from adapters.sandbox.images import SIZE_FACTORS, dimensions, render_async
 from adapters.sandbox.records import Parsed
 from adapters.sandbox.signatures import CORRUPTED, signatures_in
+from bot.specs import aspect_value
 
 if TYPE_CHECKING:
     from adapters.sandbox.models import Offer

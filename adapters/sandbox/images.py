@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import math
 import textwrap
 from functools import lru_cache
 
@@ -31,16 +30,6 @@ def dimensions(ratio: float, long_side: int) -> tuple[int, int]:
     if ratio >= 1:
         return long_side, max(1, round(long_side / ratio))
     return max(1, round(long_side * ratio)), long_side
-
-
-def aspect_value(ratio: str) -> float | None:
-    """``"16:9"`` -> 1.777...; None for anything that is not a positive ratio."""
-    w, sep, h = ratio.partition(":")
-    try:
-        value = float(w) / float(h) if sep else None
-    except (ValueError, ZeroDivisionError):
-        return None
-    return value if value and value > 0 and math.isfinite(value) else None
 
 
 def parse_wxh(size: str) -> tuple[int, int] | None:

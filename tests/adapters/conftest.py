@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import openai
 import pytest
+from google import genai
+from google.genai import types
 
 from adapters.providers import GeminiProvider, OpenAIImagesProvider
 from adapters.sandbox import Sandbox
@@ -45,3 +48,18 @@ async def openai_images(sandbox: Sandbox) -> AsyncIterator[OpenAIImagesProvider]
     provider = OpenAIImagesProvider("openai", api_key=API_KEY, base_url=sandbox.openai_base_url)
     yield provider
     await provider.aclose()
+
+
+@pytest.fixture
+async def google(sandbox: Sandbox) -> AsyncIterator[genai.Client]:
+    options = types.HttpOptions(base_url=sandbox.gemini_base_url, api_version="v1beta")
+    client = genai.Client(api_key=API_KEY, http_options=options)
+    yield client
+    await client.aio.aclose()
+
+
+@pytest.fixture
+async def oai(sandbox: Sandbox) -> AsyncIterator[openai.AsyncOpenAI]:
+    client = openai.AsyncOpenAI(base_url=sandbox.openai_base_url, api_key=API_KEY, max_retries=0)
+    yield client
+    await client.close()

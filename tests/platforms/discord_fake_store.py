@@ -6,7 +6,6 @@ messages, attachments) so the gateway, REST and interaction routes share one tru
 
 from __future__ import annotations
 
-import copy
 import mimetypes
 import re
 from typing import Any
@@ -37,6 +36,7 @@ from tests.platforms.discord_fake_types import (
     Upload,
     image_size,
     iso,
+    resolve_embeds,
     snowflake_iso,
 )
 
@@ -285,21 +285,6 @@ class FakeStore:
         extra = [u for n, u in uploads.items() if n not in used]
         return result + [self.add_attachment(u, scope=scope) for u in extra]
 
-    def resolve_embeds(self, embeds: list[Json], attachments: list[Json]) -> list[Json]:
-        by_name = {a["filename"]: a for a in attachments}
-        resolved = []
-        for embed in copy.deepcopy(embeds):
-            embed.setdefault("type", "rich")
-            for key in ("image", "thumbnail"):
-                media = embed.get(key) or {}
-                url = str(media.get("url", ""))
-                attachment = by_name.get(url.removeprefix("attachment://"))
-                if url.startswith("attachment://") and attachment is not None:
-                    media.update(url=attachment["url"], proxy_url=attachment["proxy_url"])
-                    media.update({k: attachment[k] for k in ("width", "height") if k in attachment})
-            resolved.append(embed)
-        return resolved
-
     # --- messages -------------------------------------------------------------------------
 
     def create_message(
@@ -329,7 +314,7 @@ class FakeStore:
             "mentions": [],
             "mention_roles": [],
             "attachments": attachments,
-            "embeds": self.resolve_embeds(body.get("embeds") or [], attachments),
+            "embeds": resolve_embeds(body.get("embeds") or [], attachments),
             "components": body.get("components") or [],
             "pinned": False,
             "type": kind,
@@ -373,7 +358,7 @@ class FakeStore:
                 body.get("attachments"), uploads, message["attachments"], int(message["channel_id"])
             )
         if "embeds" in body:
-            message["embeds"] = self.resolve_embeds(body["embeds"] or [], message["attachments"])
+            message["embeds"] = resolve_embeds(body["embeds"] or [], message["attachments"])
         if body.get("flags") is not None:
             suppress = int(body["flags"]) & FLAG_SUPPRESS_EMBEDS
             message["flags"] = (message["flags"] & ~FLAG_SUPPRESS_EMBEDS) | suppress

@@ -3,6 +3,7 @@ message types), snowflakes, users, uploads, and the form error Discord answers 4
 
 from __future__ import annotations
 
+import copy
 import struct
 import time
 from dataclasses import dataclass
@@ -128,3 +129,20 @@ def image_size(data: bytes) -> tuple[int, int] | None:
         width, height = struct.unpack("<HH", data[6:10])
         return int(width), int(height)
     return None
+
+
+def resolve_embeds(embeds: list[Json], attachments: list[Json]) -> list[Json]:
+    """Embeds as Discord stores them: ``attachment://name`` media point at the upload."""
+    by_name = {a["filename"]: a for a in attachments}
+    resolved = []
+    for embed in copy.deepcopy(embeds):
+        embed.setdefault("type", "rich")
+        for key in ("image", "thumbnail"):
+            media = embed.get(key) or {}
+            url = str(media.get("url", ""))
+            attachment = by_name.get(url.removeprefix("attachment://"))
+            if url.startswith("attachment://") and attachment is not None:
+                media.update(url=attachment["url"], proxy_url=attachment["proxy_url"])
+                media.update({k: attachment[k] for k in ("width", "height") if k in attachment})
+        resolved.append(embed)
+    return resolved

@@ -23,6 +23,7 @@ from tests.platforms.slack_fake_wire import (
     StoredFile,
     Workspace,
     json_arg,
+    slack_file,
     user_object,
     validate_blocks,
 )
@@ -244,21 +245,7 @@ class SlackState:
         return blocks
 
     def _slack_file(self, ref: Json) -> StoredFile | None:
-        """The file a Block Kit ``slack_file`` names: by ``id``, or by its ``url_private``
-        or ``permalink``; only once its bytes are uploaded."""
-        if ref.get("id") is not None:
-            found = self.files.get(str(ref["id"]))
-        else:
-            urls = ("url_private", "permalink")
-            found = next(
-                (
-                    f
-                    for f in self.files.values()
-                    if ref.get("url") in [f.wire(self.ws, self.base_url)[u] for u in urls]
-                ),
-                None,
-            )
-        return found if found is not None and found.data is not None else None
+        return slack_file(self.files.values(), ref, self.ws, self.base_url)
 
     # -- Web API methods -----------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,6 +195,22 @@ def _check_image(
     )
     if not usable:
         errors.append(f"invalid slack file [json-pointer:{at}/slack_file]")
+
+
+def slack_file(
+    files: Iterable[StoredFile], ref: dict[str, Any], ws: Workspace, base_url: str
+) -> StoredFile | None:
+    """The file a Block Kit ``slack_file`` names: by ``id``, or by its ``url_private``
+    or ``permalink``; only once its bytes are uploaded."""
+    if ref.get("id") is not None:
+        found = next((f for f in files if f.id == str(ref["id"])), None)
+    else:
+        urls = ("url_private", "permalink")
+        found = next(
+            (f for f in files if ref.get("url") in [f.wire(ws, base_url)[u] for u in urls]),
+            None,
+        )
+    return found if found is not None and found.data is not None else None
 
 
 def validate_blocks(blocks: object, file_of: FileLookup | None = None) -> list[str]:
