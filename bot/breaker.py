@@ -122,10 +122,15 @@ class CircuitBreaker:
 
     # -- admission -----------------------------------------------------------
     def admit(self) -> int | None:
-        """Admit a call: always when closed, one probe at a time when half-open.
-        None: refused. The ticket goes back to ``record_*`` / ``release``."""
+        """Admit a call: when closed, always — but one at a time once the next failure
+        would trip it (the rest wait for that verdict on another route, so a model
+        that has just gone down is not sent a burst it will refuse); when half-open,
+        one probe at a time. None: refused. The ticket goes back to ``record_*`` /
+        ``release``."""
         state = self.state
         if state is BreakerState.CLOSED:
+            if self._deciding() and self.run() + 1 >= self.run_to_trip():
+                return None
             return self._ticket(in_order=True)
         if state is BreakerState.HALF_OPEN and not self._probe:
             self._probe = self._ticket(in_order=False)
@@ -176,11 +181,13 @@ class CircuitBreaker:
         if retry_after or self._should_trip() or (sibling_down and self.run() >= 2):
             self._trip(now)
 
-    def defer(self) -> None:
-        """An open breaker waits another interval before its probe (a sibling on the
-        same channel just failed its probe: the vendor is likely still down)."""
+    def defer(self, at_least: float = 0.0) -> None:
+        """An open breaker waits another interval, and at least ``at_least`` s, before
+        its probe (a better sibling on the same channel just failed its probe: the
+        vendor is likely still down, and it will be asked again in its own interval)."""
         if self._opened and not self._probe:
-            self._open_until = max(self._open_until, self._clock() + self._open_period())
+            wait = max(self.open_period(), at_least)
+            self._open_until = max(self._open_until, self._clock() + wait)
 
     def trip(self, *, hold_s: float) -> None:
         """Open now and stay open at least ``hold_s`` (e.g. a misconfigured model)."""
@@ -200,6 +207,10 @@ class CircuitBreaker:
             else:
                 break
         return count
+
+    def _deciding(self) -> bool:
+        """A call admitted after the newest verdict is still in flight."""
+        return bool(self._order) and self._order[-1].outcome == PENDING and self.run() > 0
 
     def success_rate(self) -> float:
         """Recent success rate (with the prior), not counting the current failure run."""
@@ -230,13 +241,14 @@ class CircuitBreaker:
 
     # -- state changes -----------------------------------------------------------
     def _trip(self, now: float) -> None:
-        self._open_until = now + self._open_period()
+        self._open_until = now + self.open_period()
         if not self._opened:
             self.opened_at = now
             self._new_epoch()
         self._opened = True
 
-    def _open_period(self) -> float:
+    def open_period(self) -> float:
+        """How long a trip keeps the breaker open (the route's probe interval, capped)."""
         if self._fixed_open is not None:
             return self._fixed_open
         route = self._route_open() if self._route_open is not None else self._p.max_open_s

@@ -129,18 +129,21 @@ class RouteHealth:
 
     def claim_probe(self) -> bool:
         """May this request probe the delayed route? A *stalled* one from which nothing
-        has come back for a stall threshold (hung, not just slow): every request,
-        hedged at once — a call to a hanging model costs nothing but a connection, the
-        router keeps at most a few (``Router.keep_probe``), and the first one after
-        the model is back brings it back. A *slow* one: one request per usual p95
-        (1…30 s), hedged after the usual budget, so when the model is fast again that
-        request gets its image."""
+        has come back for a stall threshold (hung, not just slow): one request per
+        quarter of that threshold, hedged at once — a call to a hanging model costs
+        nothing but a connection, the router keeps at most a few
+        (``Router.keep_probe``), and the first one after the model is back brings it
+        back within about a usual latency and a quarter threshold (were every request
+        a probe, a model that is only very slow would bill each one twice). A *slow*
+        one: one request per usual p95 (1…30 s), hedged after the usual budget, so
+        when the model is fast again that request gets its image."""
         now = self._clock()
         if self.stalled() and now - self._last_success > self.stall_after():
-            self._last_probe = now  # nothing has come back for a while: hung, not slow
-            return True
-        every = min(30.0, max(1.0, self.baseline_p95()))
-        if now - max(self._last_probe, self._delayed_since or now) < every:
+            every, since = self.stall_after() / 4, self._last_probe  # hung: at once, then…
+        else:
+            every = min(30.0, max(1.0, self.baseline_p95()))
+            since = max(self._last_probe, self._delayed_since or now)
+        if now - since < every:
             return False
         self._last_probe = now
         return True

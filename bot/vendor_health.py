@@ -32,11 +32,13 @@ def sibling_down(routes: Sequence[Route], board: HealthBoard, route: Route) -> b
 
 
 def defer_below(routes: Sequence[Route], board: HealthBoard, route: Route) -> None:
-    """A failed probe pushes back, by an interval, the probes of the open routes *below*
-    it on its channel (never a better model's): about one probe per interval per vendor."""
-    below = False
+    """A failed probe pushes back the probes of the open routes *below* it on its
+    channel (never a better model's) by their interval and at least the failed
+    route's: while the vendor is down, the lower models are not asked more often
+    than the best one, so an outage costs about one probe per interval per vendor."""
+    below, interval = False, board[route.label].breaker.open_period()
     for other in routes:
         if other is route:
             below = True
         elif below and other.provider.channel == route.provider.channel:
-            board[other.label].breaker.defer()
+            board[other.label].breaker.defer(at_least=interval)

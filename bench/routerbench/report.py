@@ -11,8 +11,9 @@ from .scenarios import Scenario
 # The targets (issue 10, "The best model comes back", plus the earlier ones).
 P95_RATIO = 1.15  # router p95 ≤ this × the oracle's, over the whole run …
 P95_RATIO_HANG = 1.5  # … and this while a model hangs (S5, R3: whole-run p95)
-DOWN_BUDGET = {"outage": 0.02, "flapping": 0.05}  # calls to a down model per request
-SHARE_RATIO = 0.9  # primary share after the fault ends ≥ this × the oracle's
+DOWN_BUDGET = {"outage": 0.02, "flapping": 0.05}  # calls to each down model per request
+SHARE_RATIO = 0.9  # primary share after the fault ends ≥ this × the oracle's …
+LONG_STRETCH_S = 20.0  # … judged when the healthy stretch after it is at least this long
 BACK_WITHIN_S = 5.0  # the primary serves ≥ 90 % of images within this of the fault's end
 COST_SLACK = 1e-9  # cost per image ≤ naive's (relative slack for float sums only)
 
@@ -64,12 +65,15 @@ def evaluate(
         r = by.get("router")
         budget = DOWN_BUDGET.get(scen[name].kind)
         if r and budget is not None:
-            v = r["down_calls_per_request"]
+            n = r["requests"] or 1
+            worst = max(r["down_calls"].values(), default=0) / n
+            each = ", ".join(f"{m} {c / n:.3f}" for m, c in sorted(r["down_calls"].items()))
             out.append(
                 Target(
-                    f"{name}: router calls to a down model ≤ {budget:g} / request",
-                    f"{v:.3f} ({sum(r['down_calls'].values())} calls: {_calls(r)})",
-                    v <= budget,
+                    f"{name}: router calls to each down model ≤ {budget:g} / request",
+                    f"{each or 'none'} (all down models together "
+                    f"{r['down_calls_per_request']:.3f}: {_calls(r)} calls)",
+                    worst <= budget,
                 )
             )
     for name, by in results.items():
@@ -79,14 +83,15 @@ def evaluate(
         rr, orr = r["recovery"], o["recovery"]
         at = rr["at"]
         ratio = rr["share"] / orr["share"] if orr["share"] else 0.0
-        out.append(
-            Target(
-                f"{name}: router primary share after the fault ends (t ≥ {at:g} s) "
-                f"≥ {SHARE_RATIO:g}× oracle",
-                f"{100 * rr['share']:.1f} % / {100 * orr['share']:.1f} % = {ratio:.2f}×",
-                ratio >= SHARE_RATIO,
+        if scen[name].healthy_stretch >= LONG_STRETCH_S:  # short tails: recovery table only
+            out.append(
+                Target(
+                    f"{name}: router primary share after the fault ends (t ≥ {at:g} s) "
+                    f"≥ {SHARE_RATIO:g}× oracle",
+                    f"{100 * rr['share']:.1f} % / {100 * orr['share']:.1f} % = {ratio:.2f}×",
+                    ratio >= SHARE_RATIO,
+                )
             )
-        )
         back = rr["back_s"]
         value = (
             f"{fmt_s(back)} (first primary image {fmt_s(rr['first_s'])}; "
@@ -239,9 +244,12 @@ def render_markdown(
         "",
         "Targets. The hang scenarios (S5, R3) compare the p95 over the whole run with "
         f"{P95_RATIO_HANG:g}× (the hang is part of the run). Down-call budgets apply to "
-        "scenarios where a model answers 503/429 (outage, flapping); calls to a hung model "
-        "are in the table but have no budget. Recovery targets apply to outages, slowdowns "
-        "and hangs that end (R4's flapping primary: in the recovery table only).",
+        "scenarios where a model answers 503/429 (outage, flapping), for each down model "
+        "(S4 and R5 have two); calls to a hung model are in the table but have no budget. "
+        "Recovery targets apply to outages, slowdowns and hangs that end (R4's flapping "
+        "primary: in the recovery table only); the primary share after is judged when the "
+        f"healthy stretch after the fault is at least {LONG_STRETCH_S:g} s (S2's "
+        "half-run tail is in the recovery table only).",
         "",
         "| target | measured | result |",
         "|---|---|---|",

@@ -20,7 +20,7 @@ from .config import ERROR_S, FLASH, PRIMARY, RETRY_AFTER_S
 WARMUP_S = 2.0  # R1–R5: healthy before the fault (pro has a real latency baseline by then)
 OUTAGE_S = 12.0  # R1: longer than the breaker's first open period (10 s) plus its trip delay
 FAULT_S = 8.0  # R2, R3, R5
-AFTER_S = 10.0  # R2, R3, R5: the healthy stretch after the fault
+AFTER_S = 20.0  # R1, R2, R3, R5: the healthy stretch after the fault ("a long healthy stretch")
 FLAP_S = 3.0  # R4: 3 s down / 3 s up
 FLAPS = 3  # R4: down windows
 FLAP_AFTER_S = 7.0  # R4: healthy after the last down window
@@ -43,6 +43,11 @@ class Scenario:
     # The primary is healthy from here to the end of the run (seconds since the
     # start): the fault is over. None: the primary's fault lasts all run.
     healthy_from: float | None = None
+
+    @property
+    def healthy_stretch(self) -> float:
+        """Seconds of the run after the primary's fault is over (0: it never ends)."""
+        return 0.0 if self.healthy_from is None else self.duration - self.healthy_from
 
     @property
     def recovery(self) -> bool:
@@ -130,7 +135,7 @@ def recovery() -> list[Scenario]:
             "R1",
             f"primary down (503) {w:g}–{w + OUTAGE_S:g} s, then healthy",
             {PRIMARY: [replace(down, start=w, end=w + OUTAGE_S)]},
-            w + 2 * OUTAGE_S,
+            w + OUTAGE_S + AFTER_S,
             "outage",
             healthy_from=w + OUTAGE_S,
         ),

@@ -151,3 +151,64 @@ async def test_two_models_of_one_vendor_failing_together_cost_fewer_calls() -> N
     p.then = {}  # Google is back
     await asyncio.sleep(0.32)
     assert (await router.generate(REQ)).model == PRO
+
+
+def test_a_route_one_failure_from_tripping_takes_one_call_at_a_time() -> None:
+    """A model that has just gone down is not sent a burst it will refuse: once the
+    next failure would trip the breaker, the other requests wait for that verdict on
+    another route (the bench's cold S2/S4 starts sent 5–7 calls, not 4)."""
+    b, _ = breaker()
+    for _ in range(3):  # a route with no history trips at 4
+        b.record_failure(b.admit() or 0)
+    deciding = b.admit()
+    assert deciding is not None and b.state is BreakerState.CLOSED
+    assert b.admit() is None and b.admit() is None  # refused while the 4th is in flight
+    b.record_failure(deciding)
+    assert b.state is BreakerState.OPEN
+
+
+def test_a_route_one_failure_from_tripping_is_free_again_after_a_success() -> None:
+    b, _ = breaker()
+    for _ in range(3):
+        b.record_failure(b.admit() or 0)
+    deciding = b.admit()
+    assert b.admit() is None
+    b.record_success(deciding or 0)
+    assert b.admit() is not None and b.admit() is not None  # the run is over
+
+
+def test_a_lower_sibling_is_not_probed_more_often_than_the_failing_better_one() -> None:
+    """Pro's failed probe pushes Flash's probe back by Pro's interval when that is
+    longer than Flash's own: while Google is down, Flash is not asked every 2 s when
+    Pro is asked every 4 s."""
+    b, clock = breaker()
+    for _ in range(4):
+        b.record_failure(b.admit() or 0)
+    clock.advance(10.5)  # half-open: its own interval is over
+    b.defer(at_least=20.0)
+    clock.advance(19.0)
+    assert b.state is BreakerState.OPEN
+    clock.advance(1.5)
+    assert b.state is BreakerState.HALF_OPEN
+
+
+def test_a_hung_route_is_probed_once_per_quarter_stall_threshold_not_per_request() -> None:
+    """A probe of a hung route is hedged at once, so a model that is only very slow
+    bills both models for every probe: they are spaced, not sent with each request."""
+    from bot.health import HealthBoard
+
+    clock = FakeClock()
+    board = HealthBoard(clock, policy=HealthPolicy(), breaker_policy=BreakerPolicy())
+    board.add("pro", model="pro", channel="google", typical_latency_s=1.0)
+    rh = board["pro"]
+    for _ in range(10):
+        token = rh.begin()
+        clock.advance(1.0)
+        rh.succeeded(token)
+    rh.begin()  # never answers
+    clock.advance(rh.stall_after() * 2)
+    assert rh.state() is HealthState.DELAYED
+    assert rh.claim_probe()  # the first request after the stall probes at once…
+    assert not rh.claim_probe()  # …the next ones do not…
+    clock.advance(rh.stall_after() / 4 + 0.01)
+    assert rh.claim_probe()  # …until a quarter of the stall threshold has passed
