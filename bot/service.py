@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -68,6 +68,7 @@ class ImagineService:
         sessions: SessionStore,
         guilds: GuildSettings | None = None,
         jobs: JobStore | None = None,
+        sinks: Mapping[str, JobSink] | None = None,
         concurrency: int = 4,
         per_workspace: int = 0,
         clock: Callable[[], float] = time.time,
@@ -82,7 +83,7 @@ class ImagineService:
             concurrency=concurrency,
             per_tenant=per_workspace,
         )
-        self.sinks: dict[str, JobSink] = {}  # platform -> where its jobs are shown
+        self.sinks: dict[str, JobSink] = dict(sinks or {})  # platform -> where its jobs show
         self._recovered = asyncio.Event()
         self._finishing: set[asyncio.Task[None]] = set()  # deliveries a shutdown waits for
         self._recovered.set()  # cleared while ``recover`` runs
