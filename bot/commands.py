@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,14 +37,10 @@ class ImagineCommand:
     job_id: str | None = None
     chain: Sequence[str] | None = None  # None: the workspace's chain, else the installation's
     safety_failover: bool | None = None  # None: the workspace's setting
-    extra: Mapping[str, Any] | None = None  # the adapter's own notes (e.g. its status message)
 
     def payload(self) -> dict[str, Any]:
         """What a job row keeps to run this again after a restart (not the images)."""
-        out: dict[str, Any] = {"prompt": self.prompt, "aspect": self.aspect, "size": self.size}
-        if self.extra:
-            out["extra"] = dict(self.extra)
-        return out
+        return {"prompt": self.prompt, "aspect": self.aspect, "size": self.size}
 
 
 @dataclass(frozen=True, slots=True)

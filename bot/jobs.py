@@ -183,7 +183,7 @@ class JobStore:
         message): where there are no threads (Discord DMs), a reply to it is an edit."""
         row = await self._store.fetchone(
             "SELECT thread FROM jobs WHERE platform = ? AND workspace = ? AND channel = ?"
-            " AND (thread = ? OR json_extract(payload, '$.extra.message') = ?) LIMIT 1",
+            " AND (thread = ? OR message = ?) LIMIT 1",
             (platform, workspace, channel, message, message),
         )
         return None if row is None else str(row["thread"])
@@ -210,13 +210,16 @@ class JobStore:
             raise LookupError(f"job {job.id}: reference images missing: {sorted(missing)}")
         return tuple(found[sha] for sha in job.references)
 
-    async def place(self, job_id: str, *, thread: str, extra: Mapping[str, Any]) -> Job:
-        """Where a just-accepted job shows: its thread and the adapter's notes about it
-        (``payload.extra``). Only while it is queued."""
+    async def place(
+        self, job_id: str, *, thread: str, message: str = "", extra: Mapping[str, Any]
+    ) -> Job:
+        """Where a just-accepted job shows: its thread, its status message and the
+        adapter's notes about it (``payload.extra``). Only while it is queued."""
         await self._store.execute(
-            "UPDATE jobs SET thread = ?, payload = json_set(payload, '$.extra', json(?))"
+            "UPDATE jobs SET thread = ?, message = ?,"
+            " payload = json_set(payload, '$.extra', json(?))"
             " WHERE id = ? AND state = 'queued'",
-            (thread, json.dumps(dict(extra)), job_id),
+            (thread, message, json.dumps(dict(extra)), job_id),
         )
         job = await self.get(job_id)
         assert job is not None  # jobs are never deleted

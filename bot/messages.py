@@ -58,11 +58,20 @@ INPUT = {
     "bad_number": "{detail!r} isn't a number I can use: give 0 (unlimited) or more, e.g. "
     "`quota daily 100` or `budget 50`.",
     "no_capable_model": "No configured model can do {detail}. Try fewer reference images.",
+    "job_gone": "That image is no longer available.",
 }
+
+QUEUED_IN_THREAD = "{state} — the image will appear in the thread."
+ALREADY_ON_IT = "Already on it."
+
+
+def queued_state(position: int | None) -> str:
+    """A queued job's status line: "Queued (#3)", or "Queued" once it is next/running."""
+    return f"Queued (#{position})" if position else "Queued"
 
 
 JOB_RESUMED = "The bot restarted while this image was being made — picking it up again."
-JOB_GONE = "That image is no longer available."
+JOB_GONE = INPUT["job_gone"]
 _INTERRUPTED = {
     "billed": "The bot restarted just as this image was finished, so it couldn't be posted.",
     "crash_loop": "This request stopped the bot several times, so it was given up.",

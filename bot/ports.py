@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from bot.catalog import ModelSpec
     from bot.commands import Reply
     from bot.domain import GenerationRequest, ProviderImage
+    from bot.intake import Placed
     from bot.jobs import Job
     from bot.messages import UserError
     from bot.progress import Progress
@@ -45,6 +46,19 @@ class ModelLister(Protocol):
     image. None: the channel has no model list (many relays); skip it quietly."""
 
     async def list_models(self) -> list[OfferedModel] | None: ...
+
+
+class Placer(Protocol):
+    """Shows one request's job to people — built by the adapter for each event.
+
+    ``place`` is called once the job is accepted (validated, reserved) and before
+    it is queued: post the job's status message (a new thread's first message when
+    ``job.thread`` is "") and say where it went. A refused request is never shown.
+    ``withdraw`` takes the message back if queueing then fails (best effort)."""
+
+    async def place(self, job: Job) -> Placed: ...
+
+    async def withdraw(self, placed: Placed) -> None: ...
 
 
 class JobSink(Protocol):

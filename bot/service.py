@@ -22,16 +22,25 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from bot.commands import ImagineCommand, Reply, Requester
 from bot.domain import Attempt, GenerationRequest
 from bot.errors import DeliveryFailed, ImagineError, InputError, ShuttingDown
 from bot.guild_settings import GuildSettings
+from bot.intake import (
+    AlreadyQueued,
+    Answer,
+    Intake,
+    NotForUs,
+    Placed,
+    Queued,
+    Refused,
+    resolve,
+)
 from bot.jobs import Job, JobStore
 from bot.making import Maker
 from bot.messages import user_error
-from bot.ports import JobSink
+from bot.ports import JobSink, Placer
 from bot.progress import Progress, ProgressPump, ProgressTracker, Stage
 from bot.quotas import Quotas, Reservation
 from bot.router import Router
@@ -47,9 +56,6 @@ NO_PLATFORM = "no_platform"  # error code: the job's platform is not running her
 DELIVERY_FAILED = "delivery_failed"  # error code: the platform would not take the image
 TELL_TIMEOUT_S = 10.0
 DELIVER_TIMEOUT_S = 60.0
-
-
-Place = Callable[[Job], Awaitable[tuple[str, dict[str, Any]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +129,38 @@ class ImagineService:
         return cmd, request, max(r.model.price_for(request.size) for r in candidates)
 
     # -- jobs (the platforms) --------------------------------------------------
+    async def take(self, intake: Intake, placer: Placer) -> Answer:
+        """One request from a platform, resolved, validated, reserved, shown (by
+        ``placer``, only once accepted) and queued. Refusals are answers, with the
+        requester's words; an error of the placer's own (the platform would not
+        take the status message) propagates, with nothing queued or reserved."""
+        try:
+            found = await resolve(intake, self.jobs)
+            if found is None:
+                return NotForUs()
+            ticket = await self.submit(
+                found.cmd,
+                channel=found.channel,
+                thread=found.thread,
+                idempotency_key=intake.key,
+                kind=found.kind,
+                placer=placer,
+            )
+        except ImagineError as exc:
+            said = user_error(exc)
+            return Refused(said.message, said.code)
+        if not ticket.created:
+            return AlreadyQueued(ticket.job)
+        return Queued(ticket.job, ticket.position)
+
+    async def job(self, job_id: str) -> Job | None:
+        """A job's record (e.g. the notes its platform kept on it)."""
+        return await self.jobs.get(job_id)
+
+    def position(self, job_id: str) -> int | None:
+        """A queued job's 1-based place in the queue; None once it runs (or is done)."""
+        return self.runner.position(job_id)
+
     async def submit(
         self,
         cmd: ImagineCommand,
@@ -131,16 +169,14 @@ class ImagineService:
         thread: str,
         idempotency_key: str | None,
         kind: str = "imagine",
-        place: Place | None = None,
+        placer: Placer | None = None,
     ) -> Ticket:
         """Queue ``cmd`` as a job whose images go to ``thread`` (its session's key).
 
         Raises InputError / QuotaExceeded with nothing queued or reserved. The
         same ``idempotency_key`` again returns the first job (``created=False``).
-        ``place(job)``, if given, runs once the job is accepted and reserved and before
-        it is queued: the platform posts the job's message there and returns the
-        thread (``""``: keep ``thread``) and its notes (``extra``) — so a refused
-        request never shows in the channel."""
+        ``placer``, if given, shows the job once it is accepted and reserved and
+        before it is queued (so a refused request never shows in the channel)."""
         cmd, request, estimate = await self._prepare(cmd)
         who = cmd.requester
         if self.runner.closed:
@@ -159,6 +195,7 @@ class ImagineService:
         )
         if not created:
             return Ticket(job, False, self.runner.position(job.id))
+        placed: Placed | None = None
         try:
             await self.quotas.reserve(
                 workspace=who.ledger_key,
@@ -167,15 +204,22 @@ class ImagineService:
                 job_id=job.id,
                 hold_slot=False,  # the runner caps a workspace's running jobs instead
             )
-            if place is not None:
-                where, extra = await place(job)
-                job = await self.jobs.place(job.id, thread=where or thread, extra=extra)
+            if placer is not None:
+                placed = await placer.place(job)
+                job = await self.jobs.place(
+                    job.id,
+                    thread=placed.thread or thread,
+                    message=placed.message,
+                    extra=placed.extra,
+                )
             self.runner.enqueue(job)
         except BaseException as exc:  # no job may stay queued that nobody will run
             code = user_error(exc).code if isinstance(exc, ImagineError) else "internal"
             await self.jobs.mark_failed(job.id, error_code=code, attempts=())
             for held in await self.jobs.open_reservations(job.id):
                 await self.quotas.release(held)
+            if placer is not None and placed is not None:
+                await _quietly(placer.withdraw(placed))
             raise
         return Ticket(job, True, self.runner.position(job.id))
 
@@ -336,3 +380,10 @@ class _Notifier:
     async def job_failed(self, job: Job, *, reason: str) -> None:
         if (sink := self._sinks.get(job.platform)) is not None:
             await sink.job_failed(job, reason=reason)
+
+
+async def _quietly(step: Awaitable[None]) -> None:
+    try:
+        await step
+    except Exception as exc:
+        log.warning("could not withdraw a status message (%s)", type(exc).__name__)

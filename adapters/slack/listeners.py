@@ -1,11 +1,13 @@
 """What the bot does with each Slack request: ``/imagine``, thread edits, buttons.
 
-Every listener answers Slack within its 3 s (``ack``) and turns the request into
-a job: the job's status message is posted first (its ``ts`` is the thread and
-the place progress shows), then ``ImagineService.submit`` queues it. A refusal
-(bad input, quota) is told to the requester alone, and nothing is queued or
-charged. The platform event's id keys the job, so a retried delivery makes no
-second job.
+Every listener answers Slack within its 3 s (``ack``) and only translates: the
+request becomes a neutral intake (``bot.intake``) for ``ImagineService.take``,
+and its answer becomes words for the requester. What a thread message or a
+button means, validation, quota and the queue are the service's. Once a job is
+accepted the service asks ``SlackPlacer`` to post its status message (its ``ts``
+is the thread and the place progress shows); a refusal (bad input, quota) is
+told to the requester alone, and nothing is posted, queued or charged. The
+platform event's id keys the job, so a retried delivery makes no second job.
 """
 
 from __future__ import annotations
@@ -25,12 +27,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.options import parse
-from bot.commands import UPSCALE_PROMPT, VARY_PROMPT, ImagineCommand, Requester
-from bot.errors import ImagineError, InputError
-from bot.jobs import Job
-from bot.messages import JOB_GONE, user_error
-from bot.service import ImagineService, Ticket
-from bot.validate import MAX_REFERENCE_BYTES, build_request
+from adapters.slack.sink import SlackPlacer, status_ts
+from bot.commands import Requester
+from bot.errors import InputError
+from bot.intake import (
+    AlreadyQueued,
+    ButtonPress,
+    Intake,
+    NewImage,
+    NotForUs,
+    Press,
+    Refused,
+    ThreadMessage,
+)
+from bot.messages import ALREADY_ON_IT, QUEUED_IN_THREAD, queued_state, user_error
+from bot.service import ImagineService
+from bot.validate import MAX_REFERENCE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +55,7 @@ CANT_POST = {
     "ratelimited": "Slack is busy right now — please try again in a minute.",
 }
 ACK_WITHIN_S = 2.0  # Slack wants the ack within 3 s
+PRESSES = {blocks.RETRY: Press.RETRY, blocks.VARY: Press.VARY, blocks.UPSCALE: Press.UPSCALE}
 
 
 async def ack_within(ack: Any, respond: Any, work: Awaitable[Any]) -> None:
@@ -82,14 +95,18 @@ class Listeners:
         team, user, channel = body["team_id"], body["user_id"], body["channel_id"]
         try:
             parsed = parse(_unescape(body.get("text", "")))
-            build_request(parsed.prompt, aspect=parsed.aspect, size=parsed.size)
         except InputError as exc:
             await ack(user_error(exc).message)
             return
-        who = Requester("slack", team, user)
-        cmd = ImagineCommand(who, parsed.prompt, parsed.aspect, parsed.size)
-        key = f"command:{body.get('trigger_id') or body.get('response_url')}"
-        await ack_within(ack, respond, self._start(client, cmd, channel, None, key, "imagine"))
+        intake = NewImage(
+            Requester("slack", team, user),
+            channel,
+            parsed.prompt,
+            key=f"command:{body.get('trigger_id') or body.get('response_url')}",
+            aspect=parsed.aspect,
+            size=parsed.size,
+        )
+        await ack_within(ack, respond, self._take(client, intake))
 
     # -- a message in a job's thread: the next edit ------------------------------
     async def message(
@@ -104,21 +121,17 @@ class Listeners:
         thread, channel, team = event.get("thread_ts"), event["channel"], body.get("team_id", "")
         if not thread or thread == event.get("ts") or not event.get("user"):
             return
-        if not await self.service.jobs.in_thread("slack", team, channel, thread):
-            return
-        user = event["user"]
-        try:
-            refs = await self._downloads(event.get("files") or [])
-            text = _without_mentions(_unescape(event.get("text", "")))
-            cmd = ImagineCommand(Requester("slack", team, user), text, references=refs)
-            build_request(cmd.prompt, references=refs)
-        except InputError as exc:
-            await self._tell(client, channel, user, thread, user_error(exc).message)
-            return
-        said = await self._start(
-            client, cmd, channel, thread, f"event:{body.get('event_id')}", "edit"
+        user, files = event["user"], event.get("files") or []
+        intake = ThreadMessage(
+            Requester("slack", team, user),
+            channel,
+            thread,
+            _without_mentions(_unescape(event.get("text", ""))),
+            key=f"event:{body.get('event_id')}",
+            attachments=(lambda: self._downloads(files)) if files else None,
         )
-        if not said.startswith("Queued"):
+        said = await self._take(client, intake)
+        if said is not None and not said.startswith("Queued"):
             await self._tell(client, channel, user, thread, said)
 
     async def mention(self) -> None:
@@ -131,88 +144,44 @@ class Listeners:
         await ack()
         user, channel = body["user"]["id"], body["channel"]["id"]
         team = (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id", "")
-        job = await self.service.jobs.get(action.get("value", ""))
-        if job is None or job.platform != "slack" or job.workspace != team:
-            await self._tell(client, channel, user, None, JOB_GONE)
-            return
-        who, p = Requester("slack", team, user), job.payload
-        refs = tuple(
-            (f"reference-{n}", ref.data)
-            for n, ref in enumerate(await self.service.jobs.load_references(job), start=1)
-        )
         name = action["action_id"]
-        thread: str | None = job.thread
-        if name == blocks.VARY:
-            cmd, kind = ImagineCommand(who, VARY_PROMPT, p.get("aspect"), p.get("size")), "vary"
-        elif name == blocks.UPSCALE:
-            cmd, kind = ImagineCommand(who, UPSCALE_PROMPT, p.get("aspect"), "4K"), "upscale"
-        else:  # Retry: an /imagine again in a new thread; a failed edit again in its thread
-            cmd = ImagineCommand(who, p["prompt"], p.get("aspect"), p.get("size"), refs)
-            kind = job.kind
-            thread = None if job.kind == "imagine" else job.thread
-        key = f"action:{name}:{action.get('action_ts')}:{user}"
-        said = await self._start(client, cmd, channel, thread, key, kind)
-        if not said.startswith("Queued"):
+        intake = ButtonPress(
+            Requester("slack", team, user),
+            action.get("value", ""),
+            PRESSES[name],
+            key=f"action:{name}:{action.get('action_ts')}:{user}",
+        )
+        said = await self._take(client, intake)
+        if said is not None and not said.startswith("Queued"):
+            thread = (body.get("message") or {}).get("thread_ts")
             await self._tell(client, channel, user, thread, said)
 
     # -- shared ----------------------------------------------------------------
-    async def _start(
-        self,
-        client: AsyncWebClient,
-        cmd: ImagineCommand,
-        channel: str,
-        thread: str | None,
-        key: str,
-        kind: str,
-    ) -> str:
-        """Queue the job; once it is accepted, post its status message (so a refused
-        request never shows in the channel). What to tell the requester."""
-        posted: list[str] = []
-
-        async def place(job: Job) -> tuple[str, dict[str, Any]]:
-            text, body = blocks.job_blocks(
-                prompt=cmd.prompt, user=cmd.requester.user, state="Queued"
-            )
-            answer = await client.chat_postMessage(
-                channel=channel, thread_ts=thread, text=text, blocks=body
-            )
-            posted.append(answer["ts"])
-            return thread or answer["ts"], {"status_ts": answer["ts"]}
-
+    async def _take(self, client: AsyncWebClient, intake: Intake) -> str | None:
+        """Hand the request to the service; what to tell the requester (None: nothing)."""
         try:
-            ticket = await self.service.submit(
-                cmd,
-                channel=channel,
-                thread=thread or "",
-                idempotency_key=key,
-                kind=kind,
-                place=place,
-            )
+            answer = await self.service.take(intake, SlackPlacer(client))
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
-            log.warning("could not post in %s (%s)", channel, error)
+            log.warning("could not post the job's message (%s)", error)
             return CANT_POST.get(error, SLACK_TROUBLE)
-        except ImagineError as exc:
-            return user_error(exc).message
-        except BaseException as exc:  # never leave a "Queued" message without a job
-            for ts in posted:
-                await _quietly(client.chat_delete(channel=channel, ts=ts))
-            if not isinstance(exc, Exception):
-                raise
+        except Exception as exc:
             log.error("could not queue a job (%s)", type(exc).__name__, exc_info=exc)
             return user_error(exc).message
-        if not ticket.created:  # Slack delivered this again: the first job stands
-            return "Already on it."
-        return await self._queued(client, ticket, cmd, channel, posted[0])
-
-    async def _queued(
-        self, client: AsyncWebClient, ticket: Ticket, cmd: ImagineCommand, channel: str, ts: str
-    ) -> str:
-        place = f"Queued (#{ticket.position})" if ticket.position else "Queued"
-        if ticket.position and ticket.position > 1 and self.service.runner.position(ticket.job.id):
-            text, body = blocks.job_blocks(prompt=cmd.prompt, user=cmd.requester.user, state=place)
-            await _quietly(client.chat_update(channel=channel, ts=ts, text=text, blocks=body))
-        return f"{place} — the image will appear in the thread."
+        if isinstance(answer, Refused):
+            return answer.words
+        if isinstance(answer, NotForUs):
+            return None
+        if isinstance(answer, AlreadyQueued):  # Slack delivered this again
+            return ALREADY_ON_IT
+        state = queued_state(answer.position)
+        job = answer.job
+        if answer.position and answer.position > 1 and self.service.position(job.id):
+            text, body = blocks.job_blocks(prompt=job.payload["prompt"], user=job.user, state=state)
+            await _quietly(
+                client.chat_update(channel=job.channel, ts=status_ts(job), text=text, blocks=body)
+            )
+        return QUEUED_IN_THREAD.format(state=state)
 
     async def _downloads(self, files: list[dict[str, Any]]) -> tuple[tuple[str, bytes], ...]:
         """Attached files, fetched with the bot token (Slack's url_private needs it) —

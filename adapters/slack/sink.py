@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks
 from adapters.slack.images import for_slack
 from bot.commands import Reply
+from bot.intake import Placed
 from bot.jobs import Job
 from bot.messages import JOB_RESUMED, UserError, job_interrupted
 from bot.progress import Progress, Stage
@@ -46,6 +47,26 @@ async def _shown_by_slack(job: Job, reply: Reply) -> tuple[bytes, str]:
     if image.converted:
         log.info("job %s: %s converted to PNG for Slack", job.id, reply.mime_type)
     return image.data, image.extension
+
+
+class SlackPlacer:
+    """Posts an accepted job's status message: the root of a new thread for /imagine
+    and Retry, a reply in the thread for edits, Vary and Upscale."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._channel = ""
+
+    async def place(self, job: Job) -> Placed:
+        text, body = blocks.job_blocks(prompt=job.payload["prompt"], user=job.user, state="Queued")
+        answer = await self.client.chat_postMessage(
+            channel=job.channel, thread_ts=job.thread or None, text=text, blocks=body
+        )
+        self._channel, ts = job.channel, str(answer["ts"])
+        return Placed(thread=job.thread or ts, message=ts, extra={"status_ts": ts})
+
+    async def withdraw(self, placed: Placed) -> None:
+        await self.client.chat_delete(channel=self._channel, ts=placed.message)
 
 
 class SlackSink:

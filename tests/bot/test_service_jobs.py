@@ -2,13 +2,14 @@
 SQLite and a scripted provider, seen through a recording platform sink."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from bot.errors import InputError, ProviderOverloaded, QuotaExceeded
+from bot.intake import Placed
 from bot.jobs import Job, JobState, JobStore
 from bot.messages import UserError
 from bot.progress import Progress, Stage
@@ -227,13 +228,25 @@ async def test_a_job_cut_off_by_a_restart_is_resumed_and_billed_once(tmp_path: P
         await w.store.close()
 
 
+class _Placer:
+    def __init__(self, place: Callable[[Job], Awaitable[Placed]]) -> None:
+        self.place = place
+
+    async def withdraw(self, placed: Placed) -> None:
+        pass
+
+
 async def test_a_job_is_placed_before_it_is_queued(world: World) -> None:
-    async def place(job: Job) -> tuple[str, dict]:
+    async def place(job: Job) -> Placed:
         assert world.service.runner.position(job.id) is None  # not queued yet
-        return "9.9", {"status_ts": "9.9"}
+        return Placed("9.9", "9.9", {"status_ts": "9.9"})
 
     ticket = await world.service.submit(
-        ImagineCommand(WHO, "a fox"), channel="C1", thread="", idempotency_key="E1", place=place
+        ImagineCommand(WHO, "a fox"),
+        channel="C1",
+        thread="",
+        idempotency_key="E1",
+        placer=_Placer(place),
     )
     assert ticket.job.thread == "9.9" and ticket.job.payload["extra"] == {"status_ts": "9.9"}
     await world.service.runner.join()
@@ -241,12 +254,16 @@ async def test_a_job_is_placed_before_it_is_queued(world: World) -> None:
 
 
 async def test_a_placement_that_fails_leaves_nothing_queued_or_reserved(world: World) -> None:
-    async def place(job: Job) -> tuple[str, dict]:
+    async def place(job: Job) -> Placed:
         raise ConnectionError("chat API down")
 
     with pytest.raises(ConnectionError):
         await world.service.submit(
-            ImagineCommand(WHO, "a fox"), channel="C1", thread="", idempotency_key="E2", place=place
+            ImagineCommand(WHO, "a fox"),
+            channel="C1",
+            thread="",
+            idempotency_key="E2",
+            placer=_Placer(place),
         )
     assert await world.service.jobs.unfinished() == []
     usage = await world.quotas.usage(WHO.ledger_key)

@@ -139,3 +139,17 @@ async def test_a_reply_in_the_channel_is_not_an_edit(tmp_path: Path, monkeypatch
         )
         await asyncio.sleep(0.5)
         assert len(w.sandbox.calls) == 1
+
+
+async def test_a_refused_imagine_never_shows_in_the_channel(tmp_path: Path, monkeypatch) -> None:
+    """Like Slack, the job's message is posted only once the job is accepted: a quota
+    refusal is one private answer, with no "thinking…" posted and then deleted."""
+    async with discord_world(tmp_path, monkeypatch, IMAGINE_DAILY_IMAGES_PER_GUILD="1") as w:
+        await w.finished(await w.discord.slash("imagine", {"prompt": "one"}))
+        refused = await w.discord.slash("imagine", {"prompt": "two"})
+        said = await w.discord.wait_for(
+            lambda: [c for c in w.discord.callbacks if c["token"] == refused["token"]] or None
+        )
+        await asyncio.sleep(0.3)
+        assert [c["type"] for c in said] == [4]  # a message, not a deferral
+        assert said[0]["data"]["flags"] & 64 and "limit is reached" in said[0]["data"]["content"]
