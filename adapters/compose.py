@@ -98,7 +98,6 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
             daily_images=settings.imagine_daily_images_per_guild,
             monthly_budget_usd=settings.imagine_monthly_budget_usd_per_guild,
             user_rate=settings.imagine_user_rate,
-            concurrency=settings.imagine_guild_concurrency,
         )
         try:
             router, warnings = build_router(settings)

@@ -19,7 +19,7 @@ records the attempt log, the cost, the model, a result reference (e.g. thread
 key and version, or a blob sha) and an error code.
 
 Quota reservations carry the job's id, so restart recovery (bot.scheduler) can
-find what a crashed run left reserved (``open_reservations``).
+find what a crashed run left reserved (``Quotas.held_by``, ``Quotas.left_open``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 
 from bot.domain import Attempt, ImageInput
 from bot.history import sha256
-from bot.quotas import MICRO, Reservation, to_micros
+from bot.quotas import MICRO, to_micros
 from bot.store import Row, Store
 
 
@@ -276,40 +276,3 @@ class JobStore:
             (*values, job_id, *old),
         )
         return changed > 0
-
-    # -- the quota ledger's side of a job -------------------------------------
-    async def open_reservations(self, job_id: str) -> list[Reservation]:
-        """Reservations this job holds that were neither settled nor released."""
-        rows = await self._store.fetchall(
-            f"SELECT {_RESERVATION} FROM quota_reservations r"
-            " WHERE r.job_id = ? AND r.state = 'reserved' ORDER BY r.id",
-            (job_id,),
-        )
-        return [_reservation(r) for r in rows]
-
-    async def was_billed(self, job_id: str) -> bool:
-        """True if a run of this job has already been settled in the ledger."""
-        row = await self._store.fetchone(
-            "SELECT 1 FROM quota_reservations WHERE job_id = ? AND state = 'settled' LIMIT 1",
-            (job_id,),
-        )
-        return row is not None
-
-    async def unclosed_bills(self) -> list[tuple[Job, Reservation]]:
-        """Open reservations of finished jobs: a crash came between recording the
-        outcome and settling (delivered) or releasing (failed) the reservation."""
-        rows = await self._store.fetchall(
-            f"SELECT {_RESERVATION}, j.* FROM quota_reservations r JOIN jobs j ON j.id = r.job_id"
-            " WHERE r.state = 'reserved' AND j.state IN ('delivered', 'failed') ORDER BY r.id"
-        )
-        return [(_job(r), _reservation(r)) for r in rows]
-
-
-_RESERVATION = (
-    "r.id AS r_id, r.workspace AS r_ws, r.user AS r_user, r.estimate_musd, r.job_id AS r_job"
-)
-
-
-def _reservation(row: Row) -> Reservation:
-    estimate = row["estimate_musd"] / MICRO
-    return Reservation(row["r_id"], row["r_ws"], row["r_user"], estimate, row["r_job"])

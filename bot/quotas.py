@@ -2,9 +2,8 @@
 
 Per workspace (``"slack:T123"``, ``"discord:42"``, ``"cli"``): a daily image cap
 (resets 00:00 UTC), a monthly USD budget (resets on the 1st, 00:00 UTC), both
-overridable per workspace in the database (0 = unlimited), and a cap on
-reservations in flight. Per user: a burst rate such as ``"5/minute"`` (the
-``limits`` library, moving window, in memory).
+overridable per workspace in the database (0 = unlimited). Per user: a burst
+rate such as ``"5/minute"`` (the ``limits`` library, moving window, in memory).
 
 ``reserve`` counts 1 image and the estimated cost as *reserved* in one
 transaction whose conditional UPDATEs refuse what would pass a cap; ``settle``
@@ -13,9 +12,11 @@ failed generation is not billed). Both change the reservation row's state only
 if it is still ``reserved``, so a second call does nothing. Money is integer
 micro-dollars in the database, so the ledger adds up exactly.
 
-The caps hold in the database (several processes may share it); the rate and
-the in-flight count live in this process (a crash leaves no phantom slot behind;
-``release_stale`` returns the money a crashed job left reserved). The rate
+The caps hold in the database (several processes may share it); the rate lives
+in this process. How many of a workspace's jobs *run* at once is the job
+runner's one cap (``IMAGINE_GUILD_CONCURRENCY``: further jobs wait their turn),
+not the ledger's. Reservations carry their job's id, so restart recovery finds
+what a crashed run left reserved (``held_by``, ``left_open``). The rate
 limiter keeps wall-clock time; the periods follow the injected clock.
 """
 
@@ -78,7 +79,7 @@ class Usage:
     reserved_usd: float
     daily_resets_at: datetime
     monthly_resets_at: datetime
-    in_flight: int
+    in_flight: int  # reserved, not yet settled or released (queued or running)
     by_model: dict[str, Tally]  # settled this month
     by_user: dict[str, Tally]
 
@@ -110,14 +111,12 @@ class Quotas:
         daily_images: int = 100,
         monthly_budget_usd: float = 50.0,
         user_rate: str | None = "5/minute",
-        concurrency: int = 4,
         now: WallClock = _utcnow,
     ) -> None:
-        if daily_images < 0 or monthly_budget_usd < 0 or concurrency < 0:
+        if daily_images < 0 or monthly_budget_usd < 0:
             raise ConfigError("quota limits must be 0 (unlimited) or more")
         self._store = store
         self._defaults = Limits(daily_images, monthly_budget_usd)
-        self._concurrency = concurrency
         self._now = now
         self._rate: RateLimitItem | None = None
         if user_rate and user_rate.strip():
@@ -128,7 +127,6 @@ class Quotas:
         self._rate_storage = MemoryStorage()
         self._limiter = MovingWindowRateLimiter(self._rate_storage)
         self._gate = asyncio.Lock()  # rate test → ledger → rate hit, one caller at a time
-        self._in_flight: dict[str, set[int]] = {}
 
     async def aclose(self) -> None:
         """Stop the rate limiter's expiry task (the ledger itself is in the store)."""
@@ -182,12 +180,8 @@ class Quotas:
         user: str,
         estimate_usd: float,
         job_id: str | None = None,
-        hold_slot: bool = True,
     ) -> Reservation:
-        """Reserve 1 image and ``estimate_usd``, or raise QuotaExceeded having reserved nothing.
-
-        ``hold_slot=False``: not counted against the concurrency cap (a queued job;
-        the job runner caps how many of a workspace's jobs run at once)."""
+        """Reserve 1 image and ``estimate_usd``, or raise QuotaExceeded having reserved nothing."""
         estimate = to_micros(estimate_usd)
         if estimate < 0:
             raise ValueError("estimate_usd must not be negative")
@@ -200,12 +194,7 @@ class Quotas:
                     cap=self._rate.amount,
                     resets_at=datetime.fromtimestamp(stats.reset_time, UTC),
                 )
-            running = self._in_flight.setdefault(workspace, set())
-            if hold_slot and self._concurrency and len(running) >= self._concurrency:
-                raise QuotaExceeded("concurrent", used=len(running), cap=self._concurrency)
             rid = await self._reserve(workspace, user, estimate, job_id)
-            if hold_slot:
-                running.add(rid)
             if self._rate:
                 await self._limiter.hit(self._rate, workspace, user)
         return Reservation(rid, workspace, user, estimate / MICRO, job_id)
@@ -255,27 +244,9 @@ class Quotas:
         """Return the reservation unbilled. False if already settled/released."""
         return await self._close(reservation, "released", None, None)
 
-    async def release_stale(self, *, older_than: timedelta) -> int:
-        """Release reservations left open longer than ``older_than`` (a crash mid-job)."""
-        cutoff = (self._now() - older_than).timestamp()
-        rows = await self._store.fetchall(
-            "SELECT id, workspace, user, estimate_musd, job_id FROM quota_reservations"
-            " WHERE state = 'reserved' AND created_at < ?",
-            (cutoff,),
-        )
-        released = 0
-        for rid, workspace, user, estimate, job_id in rows:
-            stale = Reservation(rid, workspace, user, estimate / MICRO, job_id)
-            released += await self._close(stale, "released", None, None)
-        return released
-
     async def _close(
         self, reservation: Reservation, state: str, cost: int | None, model: str | None
     ) -> bool:
-        running = self._in_flight.get(reservation.workspace, set())
-        running.discard(reservation.id)
-        if not running:
-            self._in_flight.pop(reservation.workspace, None)
         async with self._store.transaction() as db:
             if not await db.execute(
                 "UPDATE quota_reservations SET state = ?, cost_musd = ?, model = ?, closed_at = ?"
@@ -323,10 +294,45 @@ class Quotas:
             reserved_usd=reserved / MICRO,
             daily_resets_at=next_day,
             monthly_resets_at=next_month,
-            in_flight=len(self._in_flight.get(workspace, ())),
+            in_flight=await self._open_count(workspace),
             by_model=await self._tallies("model", workspace, day, month, user),
             by_user=await self._tallies("user", workspace, day, month, user),
         )
+
+    async def _open_count(self, workspace: str) -> int:
+        row = await self._store.fetchone(
+            "SELECT count(*) FROM quota_reservations WHERE workspace = ? AND state = 'reserved'",
+            (workspace,),
+        )
+        return int(row[0]) if row else 0
+
+    # -- a job's side of the ledger (restart recovery) -------------------------------
+    async def held_by(self, job_id: str) -> list[Reservation]:
+        """Reservations this job holds that were neither settled nor released."""
+        rows = await self._store.fetchall(
+            "SELECT id, workspace, user, estimate_musd, job_id FROM quota_reservations"
+            " WHERE job_id = ? AND state = 'reserved' ORDER BY id",
+            (job_id,),
+        )
+        return [Reservation(r[0], r[1], r[2], r[3] / MICRO, r[4]) for r in rows]
+
+    async def billed(self, job_id: str) -> bool:
+        """True if a run of this job has already been settled."""
+        row = await self._store.fetchone(
+            "SELECT 1 FROM quota_reservations WHERE job_id = ? AND state = 'settled' LIMIT 1",
+            (job_id,),
+        )
+        return row is not None
+
+    async def left_open(self) -> list[Reservation]:
+        """Open reservations of finished jobs: a crash came between recording the
+        outcome and settling (delivered) or releasing (failed) the reservation."""
+        rows = await self._store.fetchall(
+            "SELECT r.id, r.workspace, r.user, r.estimate_musd, r.job_id"
+            " FROM quota_reservations r JOIN jobs j ON j.id = r.job_id"
+            " WHERE r.state = 'reserved' AND j.state IN ('delivered', 'failed') ORDER BY r.id"
+        )
+        return [Reservation(r[0], r[1], r[2], r[3] / MICRO, r[4]) for r in rows]
 
     async def _tallies(
         self, column: str, workspace: str, day: str, month: str, user: str | None

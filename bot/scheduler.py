@@ -243,7 +243,10 @@ class JobRunner:
     ) -> Recovery:
         """Take over the jobs a previous process left unfinished (see the module doc)."""
         settled = released = 0
-        for done, reservation in await self._jobs.unclosed_bills():
+        for reservation in await self._quotas.left_open():
+            done = await self._jobs.get(reservation.job_id or "")
+            if done is None:
+                continue
             if done.state is JobState.DELIVERED:
                 cost, model = done.cost_usd or 0.0, done.model or ""
                 settled += await self._quotas.settle(reservation, cost_usd=cost, model=model)
@@ -256,7 +259,7 @@ class JobRunner:
         for job in await self._jobs.unfinished():
             if job.id in mine:
                 continue
-            for reservation in await self._jobs.open_reservations(job.id):
+            for reservation in await self._quotas.held_by(job.id):
                 released += await self._quotas.release(reservation)
             reason = await self._verdict(job, resume, max_runs)
             if reason is None and job.state is JobState.QUEUED:
@@ -281,7 +284,7 @@ class JobRunner:
         self, job: Job, resume: bool | Callable[[Job], bool], max_runs: int
     ) -> str | None:
         """None to run the job (again), else why not."""
-        if await self._jobs.was_billed(job.id):
+        if await self._quotas.billed(job.id):
             return REASON_BILLED
         if job.state is JobState.QUEUED:
             return None

@@ -202,7 +202,6 @@ class ImagineService:
                 user=who.user,
                 estimate_usd=estimate,
                 job_id=job.id,
-                hold_slot=False,  # the runner caps a workspace's running jobs instead
             )
             if placer is not None:
                 placed = await placer.place(job)
@@ -216,7 +215,7 @@ class ImagineService:
         except BaseException as exc:  # no job may stay queued that nobody will run
             code = user_error(exc).code if isinstance(exc, ImagineError) else "internal"
             await self.jobs.mark_failed(job.id, error_code=code, attempts=())
-            for held in await self.jobs.open_reservations(job.id):
+            for held in await self.quotas.held_by(job.id):
                 await self.quotas.release(held)
             if placer is not None and placed is not None:
                 await _quietly(placer.withdraw(placed))
@@ -304,7 +303,7 @@ class ImagineService:
 
     async def _reservation(self, job: Job, cmd: ImagineCommand, estimate: float) -> Reservation:
         """The one made at submit; after a restart (released by recovery), a new one."""
-        held = await self.jobs.open_reservations(job.id)
+        held = await self.quotas.held_by(job.id)
         for extra in held[1:]:
             await self.quotas.release(extra)
         if held:
@@ -315,7 +314,6 @@ class ImagineService:
             user=who.user,
             estimate_usd=estimate,
             job_id=job.id,
-            hold_slot=False,
         )
 
     async def _fail(
@@ -331,7 +329,7 @@ class ImagineService:
         if exc is not None and not isinstance(exc, ImagineError):
             log.error("job %s failed", job.id, exc_info=exc)
         await self.jobs.mark_failed(job.id, error_code=code, attempts=attempts)
-        for held in [reservation] if reservation else await self.jobs.open_reservations(job.id):
+        for held in [reservation] if reservation else await self.quotas.held_by(job.id):
             await self.quotas.release(held)
         if sink is not None and exc is not None:
             try:

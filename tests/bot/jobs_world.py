@@ -36,7 +36,7 @@ def jobs(store: Store) -> JobStore:
 
 @pytest.fixture
 async def quotas(store: Store) -> AsyncIterator[Quotas]:
-    quotas = Quotas(store, daily_images=0, monthly_budget_usd=0, user_rate=None, concurrency=0)
+    quotas = Quotas(store, daily_images=0, monthly_budget_usd=0, user_rate=None)
     yield quotas
     await quotas.aclose()
 

@@ -42,7 +42,6 @@ def ledger(store: Store, clock: Clock, **limits: Any) -> Quotas:
         "daily_images": 0,
         "monthly_budget_usd": 0,
         "user_rate": None,
-        "concurrency": 0,
     }
     return Quotas(store, now=clock, **(options | limits))
 
@@ -204,24 +203,6 @@ async def test_a_refused_call_does_not_use_a_rate_slot(store: Store, clock: Cloc
     await quotas.aclose()
 
 
-async def test_concurrency_cap_per_workspace(store: Store, clock: Clock) -> None:
-    quotas = ledger(store, clock, concurrency=2)
-    results = await burst(quotas, 5, FLASH)
-    won = [r for r in results if isinstance(r, Reservation)]
-    assert len(won) == 2
-    assert {(e.limit, e.used, e.cap) for e in results if isinstance(e, QuotaExceeded)} == {
-        ("concurrent", 2, 2)
-    }
-    assert (
-        len([r for r in await burst(quotas, 3, FLASH, "slack:T2") if isinstance(r, Reservation)])
-        == 2
-    )
-    await quotas.settle(won[0], cost_usd=FLASH, model="flash")
-    await quotas.settle(won[0], cost_usd=FLASH, model="flash")  # no-op frees nothing more
-    assert (await quotas.usage("slack:T1")).in_flight == 1
-    assert len([r for r in await burst(quotas, 3, FLASH) if isinstance(r, Reservation)]) == 1
-
-
 async def test_overrides_persist_across_reopening(tmp_path: Path, clock: Clock) -> None:
     async with await Store.open(url(tmp_path)) as store:
         quotas = ledger(store, clock, daily_images=100, monthly_budget_usd=50)
@@ -292,18 +273,6 @@ async def test_usage_breaks_down_by_model_and_user(store: Store, clock: Clock) -
     assert mine.by_user == {"bob": Tally(1, 1, FLASH)}
     assert mine.by_model == {"flash": Tally(1, 1, FLASH)}
     assert mine.images_today == 3  # the workspace's total; the breakdown is bob's
-
-
-async def test_stale_reservations_are_released(store: Store, clock: Clock) -> None:
-    quotas = ledger(store, clock, concurrency=1)
-    await quotas.reserve(workspace="cli", user="me", estimate_usd=PRO)  # the job crashed
-    clock.now += timedelta(minutes=30)
-    assert await quotas.release_stale(older_than=timedelta(hours=1)) == 0
-    clock.now += timedelta(hours=1)
-    assert await quotas.release_stale(older_than=timedelta(hours=1)) == 1
-    usage = await quotas.usage("cli")
-    assert (usage.images_reserved, usage.reserved_usd, usage.in_flight) == (0, 0, 0)
-    await quotas.reserve(workspace="cli", user="me", estimate_usd=PRO)
 
 
 async def test_bad_configuration_is_refused(store: Store, clock: Clock) -> None:

@@ -247,7 +247,7 @@ async def test_recovery_never_bills_a_job_twice(
 ) -> None:
     # Crashed after settling, before recording delivery: running it again would bill twice.
     billed = await crashed_run(jobs, quotas, "A")
-    (reservation,) = await jobs.open_reservations(billed.id)
+    (reservation,) = await quotas.held_by(billed.id)
     await quotas.settle(reservation, cost_usd=PRO, model="pro")
     # Crashed after recording delivery, before settling: the bill is finished at its cost.
     delivered = await crashed_run(jobs, quotas, "B")

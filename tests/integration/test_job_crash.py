@@ -62,7 +62,7 @@ async def kill_mid_call(sb: Sandbox, url: str) -> str:
     async with await Store.open(url) as store:  # what the dead process left behind
         job = await JobStore(store).get(job_id)
         assert job is not None and job.state is JobState.RUNNING
-        assert await JobStore(store).open_reservations(job_id) != []
+        assert await Quotas(store, user_rate=None).held_by(job_id) != []
     sb.script(MODEL, [])  # the model is healthy again
     return job_id
 
