@@ -1,9 +1,12 @@
 """``ImagineService``: the platform-neutral entry point every adapter calls.
 
-Platforms submit jobs; the CLI may also ask for one image directly:
+Platforms hand it what people asked for; the CLI may also ask for one image directly:
 
-    submit:  validate → job row (idempotency key) → quota.reserve → queue #n
-    run_job: load the job → make (router, session) → sink.deliver
+    take:    resolve the intake (bot.intake: which thread, what a button means)
+             → submit
+    submit:  validate → job row (idempotency key) → quota.reserve
+             → placer.place (the platform shows the job) → queue #n
+    run:     the job runner → bot.job_work.JobWorker: make → sink.deliver
              → job delivered → quota.settle        (any failure: job failed,
                                                     reservation released, sink.fail)
     imagine: validate → quota.reserve → make → quota.settle   (no job row)
@@ -24,8 +27,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
 from bot.commands import ImagineCommand, Reply, Requester
-from bot.domain import Attempt, GenerationRequest
-from bot.errors import DeliveryFailed, ImagineError, InputError, ShuttingDown
+from bot.domain import GenerationRequest
+from bot.errors import ImagineError, InputError, ShuttingDown
 from bot.guild_settings import GuildSettings
 from bot.intake import (
     AlreadyQueued,
@@ -37,25 +40,20 @@ from bot.intake import (
     Refused,
     resolve,
 )
+from bot.job_work import JobWorker, Notifier
 from bot.jobs import Job, JobStore
 from bot.making import Maker
 from bot.messages import user_error
 from bot.ports import JobSink, Placer
-from bot.progress import Progress, ProgressPump, ProgressTracker, Stage
-from bot.quotas import Quotas, Reservation
+from bot.quotas import Quotas
 from bot.router import Router
 from bot.scheduler import JobRunner, Recovery
-from bot.sessions import SessionStore, ThreadKey
+from bot.sessions import SessionStore
 from bot.validate import build_request
 
 __all__ = ["ImagineCommand", "ImagineService", "Reply", "Requester", "Ticket"]
 
 log = logging.getLogger(__name__)
-
-NO_PLATFORM = "no_platform"  # error code: the job's platform is not running here
-DELIVERY_FAILED = "delivery_failed"  # error code: the platform would not take the image
-TELL_TIMEOUT_S = 10.0
-DELIVER_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,18 +80,26 @@ class ImagineService:
         self.router, self.quotas, self.sessions, self.guilds = router, quotas, sessions, guilds
         self.maker = Maker(router, sessions)
         self.jobs = jobs or JobStore(sessions.store)
+        self.sinks: dict[str, JobSink] = dict(sinks or {})  # platform -> where its jobs show
+        self.worker = JobWorker(
+            jobs=self.jobs,
+            quotas=quotas,
+            sessions=sessions,
+            router=router,
+            maker=self.maker,
+            sinks=self.sinks,
+            prepare=self._prepare,
+            clock=clock,
+        )
         self.runner = JobRunner(
             self.jobs,
             quotas,
-            handler=self.run_job,
+            handler=self.worker.run,
             concurrency=concurrency,
             per_tenant=per_workspace,
         )
-        self.sinks: dict[str, JobSink] = dict(sinks or {})  # platform -> where its jobs show
         self._recovered = asyncio.Event()
-        self._finishing: set[asyncio.Task[None]] = set()  # deliveries a shutdown waits for
         self._recovered.set()  # cleared while ``recover`` runs
-        self._clock = clock
 
     # -- one image, directly (the CLI) -----------------------------------------
     async def imagine(self, cmd: ImagineCommand) -> Reply:
@@ -222,123 +228,6 @@ class ImagineService:
             raise
         return Ticket(job, True, self.runner.position(job.id))
 
-    async def run_job(self, job: Job) -> None:
-        """The runner's handler: make the image and hand it to the job's platform."""
-        sink = self.sinks.get(job.platform)
-        if sink is None:
-            await self._fail(job, None, NO_PLATFORM, None)
-            return
-        pump = ProgressPump(lambda event: sink.progress(job, event))
-        reservation: Reservation | None = None
-        try:
-            cmd, request = await self._command(job)
-            cmd, request, estimate = await self._prepare(cmd, request)
-            reservation = await self._reservation(job, cmd, estimate)
-            reply = await self._made_before(job, cmd, request)
-            if reply is None:
-                tracker = ProgressTracker(pump.emit)
-                reply = await self.maker.make(cmd, request, on_attempt=tracker)
-        except Exception as exc:
-            await pump.aclose()
-            await self._fail(job, reservation, user_error(exc).code, sink, exc)
-            return
-        finally:
-            await pump.aclose()
-        reply = replace(reply, elapsed_s=max(0.0, self._clock() - job.created_at))
-        # Posting and recording it are one step a shutdown does not cut in two (else the
-        # image is posted again at the next start); ``aclose`` waits for it.
-        finishing = asyncio.create_task(self._deliver(job, reply, reservation, sink))
-        self._finishing.add(finishing)
-        finishing.add_done_callback(self._finishing.discard)
-        await asyncio.shield(finishing)
-
-    async def _deliver(
-        self, job: Job, reply: Reply, reservation: Reservation, sink: JobSink
-    ) -> None:
-        try:
-            async with asyncio.timeout(DELIVER_TIMEOUT_S):
-                await sink.deliver(job, reply)
-        except Exception as exc:
-            log.error("job %s: delivery failed (%s); not billed", job.id, type(exc).__name__)
-            failed = DeliveryFailed()
-            await self._fail(job, reservation, DELIVERY_FAILED, sink, failed, reply.attempts)
-            return
-        result = {"version": reply.version, "model": reply.model}
-        await self.jobs.mark_delivered(
-            job.id,
-            attempts=reply.attempts,
-            cost_usd=reply.cost_usd,
-            model=reply.model,
-            result=result,
-        )
-        await self.quotas.settle(reservation, cost_usd=reply.cost_usd, model=reply.model)
-
-    async def _made_before(
-        self, job: Job, cmd: ImagineCommand, request: GenerationRequest
-    ) -> Reply | None:
-        """A resumed job whose image was saved before the cut: that image, not a new one
-        (no second generation, no edit applied twice), billed at its model's price."""
-        if job.runs < 2 or cmd.thread is None:
-            return None
-        found = await self.sessions.made_by_job(cmd.thread, job.id)
-        if found is None:
-            return None
-        data, mime, version = found
-        made_by = self.router.resolve(version.model)
-        spec = next((r.model for r in self.router.routes if r.model.id == made_by), None)
-        cost = spec.price_for(request.size) if spec is not None else 0.0
-        log.info("job %s: resumed after its image was made; delivering v%s", job.id, version.n)
-        return Reply(data, mime, version.model, False, cost, (), version=version.n)
-
-    async def _command(self, job: Job) -> tuple[ImagineCommand, GenerationRequest]:
-        p = job.payload
-        requester = Requester(job.platform, job.workspace, job.user)
-        thread = ThreadKey(job.platform, job.workspace, job.channel, job.thread)
-        key = thread if job.thread else None
-        cmd = ImagineCommand(
-            requester, p["prompt"], p.get("aspect"), p.get("size"), thread=key, job_id=job.id
-        )
-        request = build_request(cmd.prompt, aspect=cmd.aspect, size=cmd.size)
-        return cmd, replace(request, references=await self.jobs.load_references(job))
-
-    async def _reservation(self, job: Job, cmd: ImagineCommand, estimate: float) -> Reservation:
-        """The one made at submit; after a restart (released by recovery), a new one."""
-        held = await self.quotas.held_by(job.id)
-        for extra in held[1:]:
-            await self.quotas.release(extra)
-        if held:
-            return held[0]
-        who = cmd.requester
-        return await self.quotas.reserve(
-            workspace=who.ledger_key,
-            user=who.user,
-            estimate_usd=estimate,
-            job_id=job.id,
-        )
-
-    async def _fail(
-        self,
-        job: Job,
-        reservation: Reservation | None,
-        code: str,
-        sink: JobSink | None,
-        exc: BaseException | None = None,
-        attempts: tuple[Attempt, ...] = (),
-    ) -> None:
-        attempts = tuple(getattr(exc, "attempts", attempts))
-        if exc is not None and not isinstance(exc, ImagineError):
-            log.error("job %s failed", job.id, exc_info=exc)
-        await self.jobs.mark_failed(job.id, error_code=code, attempts=attempts)
-        for held in [reservation] if reservation else await self.quotas.held_by(job.id):
-            await self.quotas.release(held)
-        if sink is not None and exc is not None:
-            try:
-                async with asyncio.timeout(TELL_TIMEOUT_S):
-                    await sink.progress(job, Progress(Stage.FAILED))
-                    await sink.fail(job, user_error(exc))
-            except Exception as err:
-                log.warning("job %s: failure notice not shown (%s)", job.id, type(err).__name__)
-
     # -- lifecycle -------------------------------------------------------------
     async def start(self, *, resume: bool = True) -> Recovery:
         """Take over what the last process left, then start the workers."""
@@ -352,7 +241,8 @@ class ImagineService:
         self._recovered.clear()
         try:
             return await self.runner.recover(
-                resume=lambda job: resume and job.platform in self.sinks, notifier=_Notifier(self)
+                resume=lambda job: resume and job.platform in self.sinks,
+                notifier=Notifier(self.sinks),
             )
         finally:
             self._recovered.set()
@@ -361,23 +251,7 @@ class ImagineService:
         """Stop the workers (see ``JobRunner.aclose``), then let deliveries already
         under way finish recording (up to their own time limit)."""
         await self.runner.aclose(grace_s=grace_s)
-        if self._finishing:
-            await asyncio.wait(self._finishing, timeout=DELIVER_TIMEOUT_S + TELL_TIMEOUT_S)
-
-
-class _Notifier:
-    """The runner's restart notices, sent to each job's platform."""
-
-    def __init__(self, service: ImagineService) -> None:
-        self._sinks = service.sinks
-
-    async def job_resumed(self, job: Job) -> None:
-        if (sink := self._sinks.get(job.platform)) is not None:
-            await sink.job_resumed(job)
-
-    async def job_failed(self, job: Job, *, reason: str) -> None:
-        if (sink := self._sinks.get(job.platform)) is not None:
-            await sink.job_failed(job, reason=reason)
+        await self.worker.aclose()
 
 
 async def _quietly(step: Awaitable[None]) -> None:
