@@ -150,7 +150,7 @@ class Walk:
             if rh.offline is not None:
                 pass  # the channel does not serve it: never called, never a last resort
             elif state is not HealthState.DELAYED or rh.claim_probe():
-                admitted = rh.breaker.admit()  # closed: 0; half-open: the single probe's
+                admitted = rh.admit()  # closed: a ticket; half-open: the single probe's
             if admitted is not None:
                 chosen, probe, ticket = route, state is not HealthState.NORMAL, admitted
                 break
@@ -174,13 +174,13 @@ class Walk:
         usable = [
             r
             for r in skipped
-            if not board[r.label].breaker.held
+            if not board[r.label].held
             and board[r.label].last_failure != "misconfigured"
             and board[r.label].offline is None
         ]
         if not usable:
             return None
-        return min(usable, key=lambda r: board[r.label].breaker.reopens_in)
+        return min(usable, key=lambda r: board[r.label].reopens_in)
 
     def _hedge_at(self) -> float | None:
         p = self.r.policy
@@ -225,7 +225,7 @@ class Walk:
         rh = self.r.board[route.label]
         model, channel = route.model, route.provider.channel
         if run.ticket is None:
-            run.ticket = rh.breaker.admit()
+            run.ticket = rh.admit()
             if run.ticket is None:
                 skipped = Attempt(model.id, channel, Outcome.SKIPPED, detail="retry: breaker open")
                 return _Done(route, skipped)
@@ -292,7 +292,7 @@ class Walk:
                 rh.take_offline(not_offered_note(channel, self.r.successor(route.model.id)))
                 log.error("%s: not served by %s; switched off", route.label, channel)
             elif isinstance(err, ProviderMisconfigured):
-                rh.breaker.trip(hold_s=self.r.policy.misconfigured_hold_s)
+                rh.trip(hold_s=self.r.policy.misconfigured_hold_s)
                 log.error("%s is misconfigured (%s); switched off", route.label, err.status)
         log.info("%s failed: %s (%.2fs)", route.label, err.outcome, latency)
         self.r.board.refresh()
@@ -344,7 +344,7 @@ class Walk:
             if not run.begun and run.ticket:
                 # cancelled before it was sent (maybe before its first step): free its
                 # admission, or a half-open probe slot would stay taken for good
-                self.r.board[run.route.label].breaker.release(run.ticket)
+                self.r.board[run.route.label].release(run.ticket)
 
     def _result(self, d: _Done, attempts: list[Attempt]) -> ImageResult:
         assert d.image is not None
