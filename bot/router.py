@@ -32,6 +32,7 @@ from bot.catalog import ModelSpec
 from bot.domain import GenerationRequest, ImageResult
 from bot.errors import InputError
 from bot.health import HealthBoard
+from bot.messages import capability_needed
 from bot.ports import AttemptStarted, Clock, ImageProvider
 from bot.walk import Walk
 
@@ -106,7 +107,7 @@ class Router:
         (progress for the user: "generating on X", "fell back to Y"); it must not block."""
         cands = self.candidates(request, chain)
         if not cands:
-            raise InputError("no_capable_model", _needs(request))
+            raise InputError("no_capable_model", capability_needed(request))
         deadline = self.clock() + (deadline_s or self.policy.deadline_s)
         safety = (
             self.policy.failover_on_safety if failover_on_safety is None else failover_on_safety
@@ -163,9 +164,3 @@ def _capable(model: ModelSpec, request: GenerationRequest) -> bool:
     if request.history and not model.multi_turn:
         return False
     return model.generate or bool(request.references)
-
-
-def _needs(request: GenerationRequest) -> str:
-    if request.references:
-        return f"editing with {len(request.references)} reference image(s)"
-    return "multi-turn editing" if request.history else "image generation"

@@ -25,6 +25,14 @@ from bot.errors import (
     SafetyBlocked,
 )
 from bot.health import HealthState
+from bot.messages import (
+    HEDGE_LOST,
+    PROBE_LEFT_TO_FINISH,
+    SKIPPED_BREAKER_OPEN,
+    SKIPPED_DELAYED,
+    SKIPPED_NOT_OFFERED,
+    SKIPPED_RETRY,
+)
 from bot.rebase import for_route, rebased
 from bot.status_text import not_offered_note
 from bot.vendor_health import defer_below, sibling_down, vendor_wide
@@ -162,8 +170,12 @@ class Walk:
             if chosen is not None and self.cands.index(route) > self.cands.index(chosen):
                 continue
             self.noted.add(route.label)
-            offline = board[route.label].offline
-            reason = "delayed" if route in delayed else "not offered" if offline else "breaker open"
+            if route in delayed:
+                reason = SKIPPED_DELAYED
+            elif board[route.label].offline:
+                reason = SKIPPED_NOT_OFFERED
+            else:
+                reason = SKIPPED_BREAKER_OPEN
             self.attempts.append(
                 Attempt(route.model.id, route.provider.channel, Outcome.SKIPPED, detail=reason)
             )
@@ -227,7 +239,7 @@ class Walk:
         if run.ticket is None:
             run.ticket = rh.admit()
             if run.ticket is None:
-                skipped = Attempt(model.id, channel, Outcome.SKIPPED, detail="retry: breaker open")
+                skipped = Attempt(model.id, channel, Outcome.SKIPPED, detail=SKIPPED_RETRY)
                 return _Done(route, skipped)
         price = model.price_for(self.request.size)
         limit = min(model.timeout_s, self.deadline - self.r.clock())
@@ -312,12 +324,12 @@ class Walk:
             price = run.route.model.price_for(self.request.size)
             if run.probe and run.begun and self.r.keep_probe(run.route.label, task):
                 del self.running[task]  # billed only if it answers: Router.probe_spend_usd
-                outcome, detail, price = Outcome.BACKGROUND, "probe left to finish", 0.0
+                outcome, detail, price = Outcome.BACKGROUND, PROBE_LEFT_TO_FINISH, 0.0
             else:
                 task.cancel()
                 if not run.begun:
                     continue  # never sent (a retry still pausing): nothing to bill
-                outcome, detail = Outcome.CANCELLED, "hedge lost; may be billed"
+                outcome, detail = Outcome.CANCELLED, HEDGE_LOST
             route = run.route
             latency = max(0.0, self.r.clock() - run.started)
             self.attempts.append(
