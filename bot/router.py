@@ -17,6 +17,10 @@ Hedging: if the attempt in flight has not answered within ``hedge_factor`` × it
 route's baseline p95, the next route is started beside it; the first image wins
 and the loser is cancelled. A cancelled attempt's price is still counted in the
 attempt log, because the vendor may have billed it.
+
+Imports run one way: ``bot.route`` (routes, the policy, ``WalkKit``) →
+``bot.attempt`` (one call) → ``bot.answer`` (the result) → ``bot.walk`` (one
+request) → ``bot.router``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from bot.catalog import ModelSpec
@@ -33,28 +36,11 @@ from bot.domain import GenerationRequest, ImageResult
 from bot.errors import InputError
 from bot.health import HealthBoard
 from bot.messages import capability_needed
-from bot.ports import AttemptStarted, Clock, ImageProvider
+from bot.ports import AttemptStarted, Clock
+from bot.route import Route, RouterPolicy, WalkKit
 from bot.walk import Walk
 
-
-@dataclass(frozen=True, slots=True)
-class RouterPolicy:
-    deadline_s: float = 120.0
-    failover_on_safety: bool = False
-    hedge: bool = True
-    hedge_factor: float = 1.5
-    hedge_min_s: float = 0.2
-    server_retries: int = 1
-    retry_base_s: float = 0.5
-    misconfigured_hold_s: float = 600.0
-    background_probes: int = 8  # probes per route left to finish after their race
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    label: str
-    model: ModelSpec
-    provider: ImageProvider
+__all__ = ["Route", "Router", "RouterPolicy"]  # Route, RouterPolicy: bot.route
 
 
 class Router:
@@ -112,12 +98,26 @@ class Router:
         safety = (
             self.policy.failover_on_safety if failover_on_safety is None else failover_on_safety
         )
-        walk = Walk(self, request, cands, deadline, safety_failover=safety, on_attempt=on_attempt)
+        walk = Walk(
+            self._kit(), request, cands, deadline, safety_failover=safety, on_attempt=on_attempt
+        )
         try:
             return await walk.run()
         finally:
             await walk.cancel_all()
             self.board.refresh()
+
+    def _kit(self) -> WalkKit:
+        """What a walk needs from the router (read afresh for each request)."""
+        return WalkKit(
+            policy=self.policy,
+            board=self.board,
+            clock=self.clock,
+            rng=self.rng,
+            routes=self.routes,
+            successor=self.successor,
+            keep_probe=self.keep_probe,
+        )
 
     def keep_probe(self, label: str, task: asyncio.Task[Any]) -> bool:
         """Let a probe that lost its request's race finish in the background: at most

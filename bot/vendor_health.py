@@ -11,7 +11,7 @@ from bot.errors import ProviderError, ProviderOverloaded, ProviderServerError
 
 if TYPE_CHECKING:
     from bot.health import HealthBoard
-    from bot.router import Route
+    from bot.route import Route
 
 
 def vendor_wide(err: ProviderError) -> bool:
