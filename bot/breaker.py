@@ -137,12 +137,6 @@ class CircuitBreaker:
             return self._probe
         return None
 
-    def allow(self) -> bool:
-        """``admit()`` for a caller that never reports back (tests)."""
-        ticket = self.admit()
-        self.release(ticket or 0)
-        return ticket is not None
-
     def release(self, ticket: int = 0) -> None:
         """The admitted call ended with no verdict (cancelled, cut by the deadline)."""
         call = self._tickets.pop(ticket, None)

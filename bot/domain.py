@@ -52,10 +52,6 @@ class GenerationRequest:
     # (bot.rebase): thought signatures only count for the model and key that made them.
     history_origin: tuple[str, str | None] | None = None
 
-    @property
-    def is_edit(self) -> bool:
-        return bool(self.references)
-
 
 @dataclass(frozen=True, slots=True)
 class ProviderImage:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.breaker import BreakerPolicy, CircuitBreaker
+from bot.breaker import BreakerPolicy
 from bot.ports import Clock
 from bot.route_health import HealthPolicy, HealthState, RouteHealth
 
@@ -85,20 +85,15 @@ class HealthBoard:
         self.notices: list[str] = []  # e.g. "⏳ X shuts down on D — …" (bot.freshness)
 
     def add(self, label: str, *, model: str, channel: str, typical_latency_s: float) -> RouteHealth:
-        interval: list[RouteHealth] = []  # the breaker opens for the route's probe interval
-        breaker = CircuitBreaker(
-            self._breaker_policy, self._clock, open_for=lambda: interval[0].probe_interval()
-        )
         rh = RouteHealth(
             label,
             model=model,
             channel=channel,
             typical_latency_s=typical_latency_s,
             policy=self._policy,
-            breaker=breaker,
+            breaker_policy=self._breaker_policy,
             clock=self._clock,
         )
-        interval.append(rh)
         self._routes[label] = rh
         self._last[label] = HealthState.NORMAL
         self._primary = self._primary or label

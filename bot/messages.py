@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain import ImageResult, Outcome
+from bot.domain import GenerationRequest, ImageResult, Outcome
 from bot.errors import (
     AllModelsFailed,
     ConfigError,
@@ -33,6 +33,15 @@ WHY = {
     "safety_blocked": "declined this prompt",
     "unavailable": "is unavailable",
 }
+
+# The attempt log's own words (``Attempt.detail``: ``imagine --json``, job rows): why
+# a model was passed over, and what became of a call that lost its request's race.
+SKIPPED_DELAYED = "delayed"
+SKIPPED_NOT_OFFERED = "not offered"
+SKIPPED_BREAKER_OPEN = "breaker open"
+SKIPPED_RETRY = "retry: breaker open"  # a same-model retry the breaker no longer admits
+PROBE_LEFT_TO_FINISH = "probe left to finish"
+HEDGE_LOST = "hedge lost; may be billed"
 
 CONTEXT_TRIMMED = (
     "This thread is long, so its earliest turns are no longer sent to the model; "
@@ -68,6 +77,13 @@ ALREADY_ON_IT = "Already on it."
 def queued_state(position: int | None) -> str:
     """A queued job's status line: "Queued (#3)", or "Queued" once it is next/running."""
     return f"Queued (#{position})" if position else "Queued"
+
+
+def capability_needed(request: GenerationRequest) -> str:
+    """What no configured model can do for ``request`` (``no_capable_model``'s detail)."""
+    if request.references:
+        return f"editing with {len(request.references)} reference image(s)"
+    return "multi-turn editing" if request.history else "image generation"
 
 
 JOB_RESUMED = "The bot restarted while this image was being made — picking it up again."

@@ -1,6 +1,10 @@
 """What is known about one route (one model on one channel): latency baseline,
 EWMA, in-flight calls, stall detection, probes, and its breaker. See
-``bot.health`` for the states and how the board publishes them."""
+``bot.health`` for the states and how the board publishes them.
+
+The breaker is this module's own: the router admits, releases and trips through
+``RouteHealth`` (``admit``, ``release``, ``trip``, ``defer_probe`` …), and the
+verdicts reach the breaker through ``succeeded`` / ``failed`` / ``abandoned``."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.breaker import BreakerState, CircuitBreaker
+from bot.breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from bot.ports import Clock
 
 
@@ -47,11 +51,13 @@ class RouteHealth:
         channel: str,
         typical_latency_s: float,
         policy: HealthPolicy,
-        breaker: CircuitBreaker,
+        breaker_policy: BreakerPolicy,
         clock: Clock,
     ) -> None:
         self.label, self.model, self.channel = label, model, channel
-        self.breaker = breaker
+        # open for the route's probe interval; only this class works it (tests may
+        # read it): callers go through the methods below
+        self.breaker = CircuitBreaker(breaker_policy, clock, open_for=self.probe_interval)
         self._p, self._clock = policy, clock
         self._typical = typical_latency_s
         self._baseline: deque[float] = deque(maxlen=policy.baseline_samples)
@@ -69,8 +75,27 @@ class RouteHealth:
         self.offline: str | None = None  # why the route is off without a call (our words)
 
     # -- the router's side -------------------------------------------------
+    def admit(self) -> int | None:
+        """A breaker ticket for a call, or None: not now. Closed: always, but one call
+        at a time once the next failure would trip it; half-open: the single probe.
+        The ticket goes to ``begin`` (or back to ``release``)."""
+        return self.breaker.admit()
+
+    def release(self, ticket: int) -> None:
+        """An admission that was never used (the call was cancelled before it was sent)."""
+        self.breaker.release(ticket)
+
+    def trip(self, *, hold_s: float) -> None:
+        """Switch the route off now, for at least ``hold_s`` (a misconfigured model)."""
+        self.breaker.trip(hold_s=hold_s)
+
+    def defer_probe(self, *, at_least: float = 0.0) -> None:
+        """If its breaker is open, wait another interval, and at least ``at_least`` s,
+        before its probe (a better model on its channel has just failed one)."""
+        self.breaker.defer(at_least=at_least)
+
     def begin(self, ticket: int = 0) -> int:
-        """A call starts; ``ticket`` is what ``breaker.admit()`` gave it."""
+        """A call starts; ``ticket`` is what ``admit()`` gave it."""
         token = next(self._ids)
         self._in_flight[token] = self._clock()
         self._tickets[token] = ticket
@@ -158,7 +183,7 @@ class RouteHealth:
 
     # -- reading -----------------------------------------------------------
     def state(self) -> HealthState:
-        if self.offline is not None or self.breaker.state is not BreakerState.CLOSED:
+        if self.offline is not None or self.tripped:
             state = HealthState.DOWN
         elif self.stalled() or self._slow():
             state = HealthState.DELAYED
@@ -169,6 +194,25 @@ class RouteHealth:
         elif state is not HealthState.DELAYED:
             self._delayed_since = None
         return state
+
+    @property
+    def tripped(self) -> bool:
+        """Its breaker is open, or half-open waiting for its probe."""
+        return self.breaker.state is not BreakerState.CLOSED
+
+    @property
+    def held(self) -> bool:
+        """Inside a vendor's retry-after (or an admin hold): never overridden."""
+        return self.breaker.held
+
+    @property
+    def reopens_in(self) -> float:
+        """Seconds left of its breaker's open period or hold (0: not open)."""
+        return self.breaker.reopens_in
+
+    def open_period(self) -> float:
+        """How long a trip keeps its breaker open (its probe interval, capped)."""
+        return self.breaker.open_period()
 
     def _slow(self) -> bool:
         base = self.baseline_p50()

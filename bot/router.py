@@ -17,6 +17,13 @@ Hedging: if the attempt in flight has not answered within ``hedge_factor`` × it
 route's baseline p95, the next route is started beside it; the first image wins
 and the loser is cancelled. A cancelled attempt's price is still counted in the
 attempt log, because the vendor may have billed it.
+
+A thread's edit that no multi-turn model can make goes on, in the same call, as a
+plain edit of the thread's latest image on any edit-capable model (``Fallback``).
+
+Imports run one way: ``bot.route`` (routes, the policy, ``WalkKit``) →
+``bot.attempt`` (one call) → ``bot.answer`` (the result) → ``bot.walk`` (one
+request) → ``bot.router``.
 """
 
 from __future__ import annotations
@@ -24,36 +31,31 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.catalog import ModelSpec
 from bot.domain import GenerationRequest, ImageResult
-from bot.errors import InputError
+from bot.errors import AllModelsFailed, InputError
 from bot.health import HealthBoard
-from bot.ports import AttemptStarted, Clock, ImageProvider
+from bot.messages import capability_needed
+from bot.ports import AttemptStarted, Clock
+from bot.route import Route, RouterPolicy, WalkKit
 from bot.walk import Walk
 
-
-@dataclass(frozen=True, slots=True)
-class RouterPolicy:
-    deadline_s: float = 120.0
-    failover_on_safety: bool = False
-    hedge: bool = True
-    hedge_factor: float = 1.5
-    hedge_min_s: float = 0.2
-    server_retries: int = 1
-    retry_base_s: float = 0.5
-    misconfigured_hold_s: float = 600.0
-    background_probes: int = 8  # probes per route left to finish after their race
+__all__ = ["Fallback", "Route", "Router", "RouterPolicy"]  # Route, RouterPolicy: bot.route
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
-    label: str
-    model: ModelSpec
-    provider: ImageProvider
+class Fallback:
+    """A second request for when the first finds no model to make it (every candidate
+    failed, or none can do it): a thread's edit sent as a plain edit of its latest
+    image, to any edit-capable model. ``request()`` builds it only then (None: there
+    is none, and the first error stands); it is walked over ``chain``."""
+
+    request: Callable[[], Awaitable[GenerationRequest | None]]
+    chain: Sequence[str] | None = None
 
 
 class Router:
@@ -99,24 +101,64 @@ class Router:
         deadline_s: float | None = None,
         failover_on_safety: bool | None = None,
         on_attempt: AttemptStarted | None = None,
+        fallback: Fallback | None = None,
     ) -> ImageResult:
         """One image. ``chain`` and ``failover_on_safety`` override the installation's
         for this request (a workspace's own settings). ``on_attempt(model, earlier)`` is
-        called as each call to a model is sent, with the attempts finished before it
-        (progress for the user: "generating on X", "fell back to Y"); it must not block."""
-        cands = self.candidates(request, chain)
-        if not cands:
-            raise InputError("no_capable_model", _needs(request))
-        deadline = self.clock() + (deadline_s or self.policy.deadline_s)
+        called as each call to a model is sent, with the attempts of the same walk
+        finished before it (progress for the user: "generating on X", "fell back to Y");
+        it must not block. ``fallback``: what to walk, with its own deadline, when no
+        model makes ``request``; its result's attempts start with the first walk's."""
         safety = (
             self.policy.failover_on_safety if failover_on_safety is None else failover_on_safety
         )
-        walk = Walk(self, request, cands, deadline, safety_failover=safety, on_attempt=on_attempt)
+        try:
+            return await self._walk(request, chain, deadline_s, safety, on_attempt)
+        except (AllModelsFailed, InputError) as exc:
+            second = await fallback.request() if fallback is not None else None
+            if fallback is None or second is None:
+                raise
+            earlier = exc.attempts if isinstance(exc, AllModelsFailed) else ()
+            result = await self._walk(second, fallback.chain, deadline_s, safety, on_attempt)
+            return replace(result, attempts=(*earlier, *result.attempts))
+
+    async def _walk(
+        self,
+        request: GenerationRequest,
+        chain: Sequence[str] | None,
+        deadline_s: float | None,
+        safety_failover: bool,
+        on_attempt: AttemptStarted | None,
+    ) -> ImageResult:
+        cands = self.candidates(request, chain)
+        if not cands:
+            raise InputError("no_capable_model", capability_needed(request))
+        deadline = self.clock() + (deadline_s or self.policy.deadline_s)
+        walk = Walk(
+            self._kit(),
+            request,
+            cands,
+            deadline,
+            safety_failover=safety_failover,
+            on_attempt=on_attempt,
+        )
         try:
             return await walk.run()
         finally:
             await walk.cancel_all()
             self.board.refresh()
+
+    def _kit(self) -> WalkKit:
+        """What a walk needs from the router (read afresh for each request)."""
+        return WalkKit(
+            policy=self.policy,
+            board=self.board,
+            clock=self.clock,
+            rng=self.rng,
+            routes=self.routes,
+            successor=self.successor,
+            keep_probe=self.keep_probe,
+        )
 
     def keep_probe(self, label: str, task: asyncio.Task[Any]) -> bool:
         """Let a probe that lost its request's race finish in the background: at most
@@ -163,9 +205,3 @@ def _capable(model: ModelSpec, request: GenerationRequest) -> bool:
     if request.history and not model.multi_turn:
         return False
     return model.generate or bool(request.references)
-
-
-def _needs(request: GenerationRequest) -> str:
-    if request.references:
-        return f"editing with {len(request.references)} reference image(s)"
-    return "multi-turn editing" if request.history else "image generation"

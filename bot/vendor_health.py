@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.breaker import BreakerState
 from bot.errors import ProviderError, ProviderOverloaded, ProviderServerError
 
 if TYPE_CHECKING:
     from bot.health import HealthBoard
-    from bot.router import Route
+    from bot.route import Route
 
 
 def vendor_wide(err: ProviderError) -> bool:
@@ -26,7 +25,7 @@ def sibling_down(routes: Sequence[Route], board: HealthBoard, route: Route) -> b
     return any(
         other is not route
         and other.provider.channel == route.provider.channel
-        and board[other.label].breaker.state is not BreakerState.CLOSED
+        and board[other.label].tripped
         for other in routes
     )
 
@@ -36,9 +35,9 @@ def defer_below(routes: Sequence[Route], board: HealthBoard, route: Route) -> No
     channel (never a better model's) by their interval and at least the failed
     route's: while the vendor is down, the lower models are not asked more often
     than the best one, so an outage costs about one probe per interval per vendor."""
-    below, interval = False, board[route.label].breaker.open_period()
+    below, interval = False, board[route.label].open_period()
     for other in routes:
         if other is route:
             below = True
         elif below and other.provider.channel == route.provider.channel:
-            board[other.label].breaker.defer(at_least=interval)
+            board[other.label].defer_probe(at_least=interval)

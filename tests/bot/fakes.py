@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.aliases import Aliases
-from bot.breaker import BreakerPolicy
+from bot.breaker import BreakerPolicy, CircuitBreaker
 from bot.catalog import ModelSpec, load_catalog
 from bot.domain import GenerationRequest, ProviderImage
 from bot.health import HealthBoard, HealthPolicy
@@ -57,6 +57,14 @@ class ScriptedProvider:
 
     async def aclose(self) -> None:
         self.closed = True
+
+
+def allow(breaker: CircuitBreaker) -> bool:
+    """Would ``breaker`` admit a call now? (``admit()`` for a test that never reports
+    back: the ticket, if any, is released at once.)"""
+    ticket = breaker.admit()
+    breaker.release(ticket or 0)
+    return ticket is not None
 
 
 CHAIN = ("gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst")

@@ -12,6 +12,7 @@ from bot.breaker import BreakerPolicy
 from bot.guild_settings import GuildSettings
 from bot.health import HealthBoard, HealthEvent, HealthPolicy, HealthState
 from bot.store import Store
+from tests.bot.fakes import allow
 
 PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
 NORMAL, DELAYED, DOWN = HealthState.NORMAL, HealthState.DELAYED, HealthState.DOWN
@@ -313,7 +314,7 @@ async def test_a_real_board_going_down_and_back(rig: Rig) -> None:
     await rig.at(20)
     assert rig.said() == [f"🔴 {PRO} is down — overloaded (503). Requests go to {FLASH}."]
     await rig.at(22)  # the breaker's 30 s are over: a probe gets through
-    assert board[PRO].breaker.allow()
+    assert allow(board[PRO].breaker)
     token = board[PRO].begin()
     timer.advance(1.0)
     board[PRO].succeeded(token)

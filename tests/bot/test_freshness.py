@@ -44,7 +44,7 @@ async def test_a_chain_model_the_channel_does_not_list_is_down_without_a_call() 
     view = status_view(router.board, datetime.now(UTC))
     flash = next(r for r in view.rows if r.model == FLASH)
     assert flash.reason == "not offered by fake" and view.online == 2
-    router.board[PRO].breaker.trip(hold_s=60)  # PRO down for a minute: next is FLASH, skipped
+    router.board[PRO].trip(hold_s=60)  # PRO down for a minute: next is FLASH, skipped
     result = await router.generate(GenerationRequest("a fox"))
     assert result.model == GPT and provider.count(FLASH) == 0  # never called
     assert [e.note for e in events if e.route == FLASH] == ["not offered by fake"]

@@ -1,6 +1,6 @@
 from bot.breaker import BreakerPolicy
 from bot.health import HealthBoard, HealthEvent, HealthPolicy, HealthState
-from tests.bot.fakes import FakeClock
+from tests.bot.fakes import FakeClock, allow
 
 
 def board() -> tuple[HealthBoard, FakeClock, list[HealthEvent]]:
@@ -35,7 +35,7 @@ def test_down_then_recovered_with_duration_and_primary_changes() -> None:
     assert events[0].reason == "overloaded"
     assert events[1].primary == "flash" and events[1].previous_primary == "pro"
     clock.advance(31)
-    assert b["pro"].breaker.allow()
+    assert allow(b["pro"].breaker)
     call(b, clock, "pro", 1.0)
     kinds = [e.kind for e in events]
     assert kinds[-2:] == ["recovered", "primary_changed"]

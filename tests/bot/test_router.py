@@ -210,7 +210,7 @@ async def test_last_resort_overrides_open_breakers() -> None:
     p = ScriptedProvider()
     router = make_router(p)
     for label in (PRO, FLASH, GPT):
-        router.board[label].breaker.trip(hold_s=0)
+        router.board[label].trip(hold_s=0)
         for _ in range(12):
             router.board[label].breaker.record_failure()
     result = await router.generate(REQ)

@@ -39,8 +39,7 @@ async def test_a_retry_cancelled_in_its_pause_does_not_hold_the_probe_slot() -> 
     router = make_router(
         p, chain=(A, B), breaker=BreakerPolicy(open_s=0.05), policy=RouterPolicy(retry_base_s=0.5)
     )
-    breaker = router.board[A].breaker
-    breaker.trip(hold_s=0)
+    router.board[A].trip(hold_s=0)
     await asyncio.sleep(0.06)  # half-open: the next request probes A
     first = await router.generate(REQ)  # probe → 500 → retry pausing → hedge B wins
     assert first.model == B
@@ -61,7 +60,7 @@ async def test_the_deadline_during_a_retry_pause_frees_the_probe_slot() -> None:
         breaker=BreakerPolicy(open_s=0.05),
         policy=RouterPolicy(retry_base_s=5.0, hedge=False),
     )
-    router.board[A].breaker.trip(hold_s=0)
+    router.board[A].trip(hold_s=0)
     await asyncio.sleep(0.06)
     try:
         await router.generate(REQ, deadline_s=0.5)

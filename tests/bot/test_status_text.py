@@ -95,7 +95,7 @@ def test_with_every_model_down_nothing_is_online() -> None:
     clock = FakeClock()
     board = HealthBoard(clock, wall=lambda: WALL)
     board.add(PRO, model=PRO, channel="google", typical_latency_s=1.0)
-    board[PRO].breaker.trip(hold_s=600)
+    board[PRO].trip(hold_s=600)
     board[PRO].last_failure = "misconfigured"
     view = status_view(board, WALL)
     assert (view.primary, view.online, view.total) == (None, 0, 1)
