@@ -10,9 +10,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from adapters.cli.commands import EXIT_FAILED, EXIT_OK, Output, Wiring
 from bot.aliases import stored_aliases
 from bot.catalog import Catalog
-from bot.cli import EXIT_FAILED, EXIT_OK, Output, Wiring
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.freshness import Freshness

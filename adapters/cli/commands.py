@@ -1,5 +1,6 @@
-"""The CLI's commands. ``bot.__main__`` parses arguments and injects the router
-factory (which wires SDK-backed providers), so this module stays SDK-free."""
+"""The CLI's ``imagine`` and ``status``. ``adapters.cli.__main__`` parses the
+arguments and injects the composition root's builders (``Wiring``), so a command
+loads the vendor SDKs only when it runs."""
 
 from __future__ import annotations
 
