@@ -10,8 +10,8 @@
 
 Exit codes: 0 success, 1 a failed generation (or failed check), 2 a usage error.
 
-The SDK-backed parts (``adapters/compose.py``, ``adapters/runtime.py``) are imported
-only once the arguments are read: a usage error loads no vendor SDK.
+The parts come from the composition root (``adapters/app.py``), imported only once
+the arguments are read: a usage error loads no vendor SDK.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _wiring() -> Wiring:
-    from adapters.compose import build_router, open_app  # SDK-backed: only when needed
+    from adapters.app import build_router, open_app  # SDK-backed: only when needed
 
     return Wiring(router=build_router, app=open_app)
 
@@ -108,7 +108,7 @@ async def _dispatch(args: Any, settings: Settings) -> int:
             outage_s=args.outage,
             out_dir=Path(args.out),
         )
-    from adapters.runtime import run
+    from adapters.app import run
 
     return await run(settings)
 
