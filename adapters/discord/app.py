@@ -1,7 +1,8 @@
 """The Discord platform: a ``commands.Bot`` with the imagine, status/usage/admin
 cogs and the persistent job buttons. Commands are synced globally, or at once to
 ``DISCORD_GUILD_IDS`` (development). ``DISCORD_API_BASE`` / ``DISCORD_GATEWAY_URL``
-point discord.py at a REST or gateway proxy (or a test fake).
+point this bot's discord.py client at a REST or gateway proxy (or a test fake):
+see ``rebase.py`` (discord.py's own defaults are left alone).
 
 Built in two steps (see ``adapters/app.py``): ``build_discord`` makes the client
 and its sink, which the service is given; ``attach`` then hands the cogs the
@@ -19,7 +20,6 @@ import logging
 from typing import Any
 
 import discord
-import yarl
 from aiohttp import web
 from discord import app_commands
 from discord.ext import commands
@@ -27,6 +27,7 @@ from discord.ext import commands
 from adapters.discord.admin import AdminCog
 from adapters.discord.buttons import JobButton
 from adapters.discord.listeners import ImagineCog
+from adapters.discord.rebase import Rebase, RebasedHTTPClient
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.sink import DiscordSink
 from bot.errors import ConfigError
@@ -52,6 +53,9 @@ class ImagineBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self.guild_ids = settings.guild_ids
+        if settings.api_base or settings.gateway_url:  # this client only; see rebase.py
+            rebase = Rebase(settings.api_base, settings.gateway_url)
+            self.http = self._connection.http = RebasedHTTPClient(self.loop, rebase)
         self._imagine: ImagineCog | None = None  # both set by ``attach``
         self._admin: AdminCog | None = None
 
@@ -173,8 +177,4 @@ def _gateway_ended(task: asyncio.Task[None]) -> None:
 
 def build_discord(settings: DiscordSettings) -> DiscordPlatform:
     """The client and its sink; nothing connects until ``start``."""
-    if settings.api_base:
-        discord.http.Route.BASE = settings.api_base
-    if settings.gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
     return DiscordPlatform(settings)
