@@ -44,6 +44,9 @@ READY_TIMEOUT_S = 60.0
 
 class ImagineBot(commands.Bot):
     def __init__(self, settings: DiscordSettings) -> None:
+        self._rebase: Rebase | None = None  # a proxy's (or a test fake's) bases, if set
+        if settings.api_base or settings.gateway_url:
+            self._rebase = Rebase(settings.api_base, settings.gateway_url)
         intents = discord.Intents.default()
         intents.message_content = settings.message_content
         super().__init__(
@@ -53,11 +56,15 @@ class ImagineBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self.guild_ids = settings.guild_ids
-        if settings.api_base or settings.gateway_url:  # this client only; see rebase.py
-            rebase = Rebase(settings.api_base, settings.gateway_url)
-            self.http = self._connection.http = RebasedHTTPClient(self.loop, rebase)
         self._imagine: ImagineCog | None = None  # both set by ``attach``
         self._admin: AdminCog | None = None
+
+    def _get_state(self, **options: Any) -> Any:
+        """Where discord.py hands ``self.http`` on (connection state, then the command
+        tree): this client's own HTTP client for a proxy goes in first; see rebase.py."""
+        if self._rebase is not None:
+            self.http = RebasedHTTPClient(self.loop, self._rebase)
+        return super()._get_state(**options)
 
     def attach(self, imagine: ImagineCog, admin: AdminCog) -> None:
         """The cogs ``setup_hook`` adds once the bot has logged in."""

@@ -41,6 +41,7 @@ def test_only_the_bot_s_client_moves() -> None:
     bot = ImagineBot(settings())
     assert isinstance(bot.http, RebasedHTTPClient)
     assert bot._connection.http is bot.http  # interactions and webhooks use this one too
+    assert bot.tree._http is bot.http  # and so does the command tree (its sync)
     other = discord.Client(intents=discord.Intents.none())
     assert type(other.http) is discord.http.HTTPClient
     assert (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY) == DEFAULTS
