@@ -1,7 +1,12 @@
 """The Discord platform: a ``commands.Bot`` with the imagine, status/usage/admin
 cogs and the persistent job buttons. Commands are synced globally, or at once to
 ``DISCORD_GUILD_IDS`` (development). ``DISCORD_API_BASE`` / ``DISCORD_GATEWAY_URL``
-point discord.py at a REST or gateway proxy (or a test fake).
+point this bot's discord.py client at a REST or gateway proxy (or a test fake):
+see ``rebase.py`` (discord.py's own defaults are left alone).
+
+Built in two steps (see ``adapters/app.py``): ``build_discord`` makes the client
+and its sink, which the service is given; ``attach`` then hands the cogs the
+service and the admin parts, before ``start`` logs in.
 
 Plain messages in an image's thread need the privileged *message content*
 intent (Developer Portal → Bot → Message Content Intent); with
@@ -15,19 +20,22 @@ import logging
 from typing import Any
 
 import discord
-import yarl
 from aiohttp import web
 from discord import app_commands
 from discord.ext import commands
 
-from adapters.compose import App
 from adapters.discord.admin import AdminCog
 from adapters.discord.buttons import JobButton
 from adapters.discord.listeners import ImagineCog
+from adapters.discord.rebase import Rebase, RebasedHTTPClient
+from adapters.discord.settings import DiscordSettings
 from adapters.discord.sink import DiscordSink
-from bot.config import Settings
 from bot.errors import ConfigError
+from bot.guild_settings import GuildSettings
 from bot.messages import user_error
+from bot.quotas import Quotas
+from bot.router import Router
+from bot.service import ImagineService
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +43,44 @@ READY_TIMEOUT_S = 60.0
 
 
 class ImagineBot(commands.Bot):
-    def __init__(
-        self, app: App, settings: Settings, *, guild_ids: list[int], content: bool
-    ) -> None:
+    def __init__(self, settings: DiscordSettings) -> None:
+        self._rebase: Rebase | None = None  # a proxy's (or a test fake's) bases, if set
+        if settings.api_base or settings.gateway_url:
+            self._rebase = Rebase(settings.api_base, settings.gateway_url)
         intents = discord.Intents.default()
-        intents.message_content = content
+        intents.message_content = settings.message_content
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
         )
-        self.app, self.settings, self.guild_ids = app, settings, guild_ids
-        self.imagine_cog = ImagineCog(app.service)
+        self.guild_ids = settings.guild_ids
+        self._imagine: ImagineCog | None = None  # both set by ``attach``
+        self._admin: AdminCog | None = None
+
+    def _get_state(self, **options: Any) -> Any:
+        """Where discord.py hands ``self.http`` on (connection state, then the command
+        tree): this client's own HTTP client for a proxy goes in first; see rebase.py."""
+        if self._rebase is not None:
+            self.http = RebasedHTTPClient(self.loop, self._rebase)
+        return super()._get_state(**options)
+
+    def attach(self, imagine: ImagineCog, admin: AdminCog) -> None:
+        """The cogs ``setup_hook`` adds once the bot has logged in."""
+        self._imagine, self._admin = imagine, admin
+
+    @property
+    def imagine_cog(self) -> ImagineCog:
+        if self._imagine is None:
+            raise RuntimeError("ImagineBot.attach must come before the bot starts")
+        return self._imagine
 
     async def setup_hook(self) -> None:
-        rate = self.settings.imagine_user_rate or None
+        if self._admin is None:
+            raise RuntimeError("ImagineBot.attach must come before the bot starts")
         await self.add_cog(self.imagine_cog)
-        await self.add_cog(AdminCog(self.app.router, self.app.quotas, self.app.guilds, rate))
+        await self.add_cog(self._admin)
         self.add_dynamic_items(JobButton)
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         if self.guild_ids:  # development: commands appear at once in these servers
@@ -91,9 +119,22 @@ class ImagineBot(commands.Bot):
 
 
 class DiscordPlatform:
-    def __init__(self, bot: ImagineBot, token: str) -> None:
-        self.bot, self.sink, self._token = bot, DiscordSink(bot), token
+    def __init__(self, settings: DiscordSettings) -> None:
+        self.bot = ImagineBot(settings)
+        self.sink, self._token = DiscordSink(self.bot), settings.token
         self._task: asyncio.Task[None] | None = None
+
+    def attach(
+        self,
+        *,
+        service: ImagineService,
+        router: Router,
+        quotas: Quotas,
+        guilds: GuildSettings,
+        user_rate: str | None,
+    ) -> None:
+        """The service (its sinks already include ours) and the admin commands' parts."""
+        self.bot.attach(ImagineCog(service), AdminCog(router, quotas, guilds, user_rate))
 
     def mount(self, web_app: web.Application) -> None:
         """Discord reaches the bot over the gateway: nothing to serve."""
@@ -141,23 +182,6 @@ def _gateway_ended(task: asyncio.Task[None]) -> None:
                   type(task.exception()).__name__)  # fmt: skip
 
 
-def build_discord(app: App, settings: Settings) -> DiscordPlatform | None:
-    """The Discord platform if ``DISCORD_TOKEN`` is set, else None."""
-    token = settings.lookup("DISCORD_TOKEN")
-    if not token:
-        return None
-    if base := settings.lookup("DISCORD_API_BASE"):
-        discord.http.Route.BASE = base.rstrip("/")
-    if gateway := settings.lookup("DISCORD_GATEWAY_URL"):
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
-    try:
-        ids = [int(g) for g in (settings.lookup("DISCORD_GUILD_IDS") or "").split(",") if g.strip()]
-    except ValueError:
-        raise ConfigError("DISCORD_GUILD_IDS must be a comma list of server ids") from None
-    flag = (settings.lookup("DISCORD_MESSAGE_CONTENT") or "true").strip().lower()
-    if flag not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-        raise ConfigError("DISCORD_MESSAGE_CONTENT must be true or false")
-    content = flag in ("1", "true", "yes", "on")
-    platform = DiscordPlatform(ImagineBot(app, settings, guild_ids=ids, content=content), token)
-    app.service.sinks["discord"] = platform.sink
-    return platform
+def build_discord(settings: DiscordSettings) -> DiscordPlatform:
+    """The client and its sink; nothing connects until ``start``."""
+    return DiscordPlatform(settings)

@@ -2,6 +2,10 @@
 over **Socket Mode** (``SLACK_APP_TOKEN`` set: no public URL needed) or over
 **HTTP** at ``/slack/events`` on the bot's own web server (``SLACK_SIGNING_SECRET``
 verifies every request; a bad or stale signature gets 401).
+
+Built in two steps (see ``adapters/app.py``): ``build_slack`` makes the client and
+its sink, which the service is given; ``attach`` then registers the listeners
+with the service and the admin commands with their parts.
 """
 
 from __future__ import annotations
@@ -19,30 +23,45 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.compose import App
 from adapters.slack.commands import Commands
 from adapters.slack.listeners import Listeners
+from adapters.slack.settings import SlackSettings
 from adapters.slack.sink import SlackSink
-from bot.config import Settings
-from bot.errors import ConfigError
+from bot.guild_settings import GuildSettings
+from bot.quotas import Quotas
+from bot.router import Router
+from bot.service import ImagineService
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-DEFAULT_API_URL = "https://slack.com/api/"
 
 
 @dataclass
 class SlackPlatform:
+    settings: SlackSettings
     bolt: AsyncApp
     sink: SlackSink
-    app_token: str | None
     http: aiohttp.ClientSession  # one connection pool: Web API calls and file downloads
     _socket: AsyncSocketModeHandler | None = field(default=None, init=False)
 
     @property
     def socket_mode(self) -> bool:
-        return self.app_token is not None
+        return self.settings.socket_mode
+
+    def attach(
+        self,
+        *,
+        service: ImagineService,
+        router: Router,
+        quotas: Quotas,
+        guilds: GuildSettings,
+        user_rate: str | None,
+    ) -> None:
+        """The service (its sinks already include ours) and the admin commands' parts."""
+        token, hosts = self.settings.bot_token, files_hosts(self.settings.api_url)
+        Listeners(service, token, self.http, hosts).register(self.bolt)
+        Commands(router, quotas, guilds, user_rate).register(self.bolt)
 
     def mount(self, web_app: web.Application) -> None:
         """HTTP mode: serve Slack's requests at ``/slack/events`` (Socket Mode: nothing
@@ -57,8 +76,8 @@ class SlackPlatform:
         web_app.router.add_post(EVENTS_PATH, events)
 
     async def start(self) -> None:
-        if self.app_token is not None:
-            self._socket = AsyncSocketModeHandler(self.bolt, self.app_token)
+        if self.settings.app_token is not None:
+            self._socket = AsyncSocketModeHandler(self.bolt, self.settings.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack: connected in Socket Mode")
         else:
@@ -74,36 +93,21 @@ class SlackPlatform:
         await self.http.close()
 
 
-def build_slack(app: App, settings: Settings) -> SlackPlatform | None:
-    """The Slack platform if ``SLACK_BOT_TOKEN`` is set, else None."""
-    token = settings.lookup("SLACK_BOT_TOKEN")
-    if not token:
-        return None
-    app_token = settings.lookup("SLACK_APP_TOKEN")
-    secret = settings.lookup("SLACK_SIGNING_SECRET")
-    if not app_token and not secret:
-        raise ConfigError(
-            "SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) nor "
-            "SLACK_SIGNING_SECRET (HTTP mode) is"
-        )
-    if app_token and not app_token.startswith("xapp-"):
-        raise ConfigError("SLACK_APP_TOKEN must be an app-level token (xapp-…)")
-    base_url = (settings.lookup("SLACK_API_URL") or DEFAULT_API_URL).rstrip("/") + "/"
+def build_slack(settings: SlackSettings) -> SlackPlatform:
+    """The client and its sink (``settings.check()`` first); nothing connects until
+    ``start``."""
+    settings.check()
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
-    client = AsyncWebClient(token=token, base_url=base_url, session=http)
+    client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, session=http)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     bolt = AsyncApp(
         client=client,
         # Socket Mode serves no HTTP route; a random secret makes sure nothing verifies
-        signing_secret=secret or secrets.token_hex(32),
+        signing_secret=settings.signing_secret or secrets.token_hex(32),
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
-    Listeners(app.service, token, http, files_hosts(base_url)).register(bolt)
-    Commands(app.router, app.quotas, app.guilds, settings.imagine_user_rate or None).register(bolt)
-    sink = SlackSink(client)
-    app.service.sinks["slack"] = sink
-    return SlackPlatform(bolt, sink, app_token, http)
+    return SlackPlatform(settings, bolt, SlackSink(client), http)
 
 
 def files_hosts(api_url: str) -> frozenset[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.runtime import shutdown_announcer
+from adapters.app import shutdown_announcer
 from bot.announcer import Announcer
 from bot.freshness import ShutdownNotice
 from bot.guild_settings import GuildSettings

@@ -66,11 +66,14 @@ async def _world(tmp_path: Path, **kw: int) -> World:
     store = await Store.open(f"sqlite:///{tmp_path}/db.sqlite")
     quotas = Quotas(store, user_rate=None, daily_images=kw.pop("daily", 100))
     provider = ScriptedProvider()
-    service = ImagineService(
-        router=make_router(provider), quotas=quotas, sessions=SessionStore(store), **kw
-    )
     sink = Sink()
-    service.sinks["slack"] = sink
+    service = ImagineService(
+        router=make_router(provider),
+        quotas=quotas,
+        sessions=SessionStore(store),
+        sinks={"slack": sink},
+        **kw,
+    )
     return World(service, provider, quotas, sink, store)
 
 

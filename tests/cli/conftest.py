@@ -1,5 +1,5 @@
-"""The CLI, end to end: each invocation is a new process (`python -m bot`) using the
-real SDKs against the standalone sandbox process on 127.0.0.1."""
+"""The CLI, end to end: each invocation is a new process (`python -m adapters.cli`)
+using the real SDKs against the standalone sandbox process on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def cli(sandbox_proc: SandboxProc, tmp_path: Path):  # type: ignore[no-untyped-d
         }
         environ = {k: v for k, v in environ.items() if v != "<unset>"}
         done = subprocess.run(
-            [sys.executable, "-m", "bot", *args],
+            [sys.executable, "-m", "adapters.cli", *args],
             cwd=tmp_path,
             env=environ,
             capture_output=True,

@@ -70,9 +70,12 @@ class Bot:
         board.add(MODEL, model=MODEL, channel="google", typical_latency_s=spec.latency_s)
         router = Router([Route(MODEL, spec, self.provider)], board=board)
         self.service = ImagineService(
-            router=router, quotas=self.quotas, sessions=SessionStore(store), concurrency=2
+            router=router,
+            quotas=self.quotas,
+            sessions=SessionStore(store),
+            sinks={"discord": PrintingSink()},
+            concurrency=2,
         )
-        self.service.sinks["discord"] = PrintingSink()
 
     async def aclose(self) -> None:
         await self.service.aclose()

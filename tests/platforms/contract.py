@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.compose import App
+from adapters.app import App
 from adapters.sandbox import Sandbox
 from tests.platforms.discord_bot import DiscordWorld
 from tests.platforms.running_bot import RunningBot

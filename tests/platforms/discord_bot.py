@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from adapters.sandbox import Sandbox
-from tests.platforms.discord_fake import FakeDiscord, patch_discord
+from tests.platforms.discord_fake import FakeDiscord
 from tests.platforms.running_bot import RunningBot, model_env
 
 ADMIN_ID = "4242"
@@ -68,22 +68,21 @@ async def discord_world(
         Sandbox(seed=7, image_px=64) as sandbox,
         FakeDiscord(**(fake_options or {})) as fake,
     ):
-        with patch_discord(fake):
-            env = {
-                "DISCORD_TOKEN": fake.token,
-                "DISCORD_API_BASE": fake.rest_base,
-                "DISCORD_GATEWAY_URL": fake.gateway_url,
-                "DISCORD_GUILD_IDS": str(fake.guild_id),
-                "IMAGINE_ADMIN_USERS": ADMIN_ID,
-                **model_env(sandbox, tmp_path / "data"),
-                **extra,
-            }
-            for name, value in env.items():
-                monkeypatch.setenv(name, value)
-            world = DiscordWorld(sandbox, env, discord=fake)
-            try:
-                if start:
-                    await world.start()
-                yield world
-            finally:
-                await world.stop()
+        env = {  # the bot's own client is pointed at the fake: no discord.py global moves
+            "DISCORD_TOKEN": fake.token,
+            "DISCORD_API_BASE": fake.rest_base,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "DISCORD_GUILD_IDS": str(fake.guild_id),
+            "IMAGINE_ADMIN_USERS": ADMIN_ID,
+            **model_env(sandbox, tmp_path / "data"),
+            **extra,
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        world = DiscordWorld(sandbox, env, discord=fake)
+        try:
+            if start:
+                await world.start()
+            yield world
+        finally:
+            await world.stop()

@@ -1,4 +1,4 @@
-"""The whole bot as ``imagine-bot run`` starts it (``adapters.runtime.serve``), in the
+"""The whole bot as ``imagine-bot run`` starts it (``adapters.app.serve``), in the
 test's event loop, with the sandbox models behind the real SDKs. The platform
 worlds (``slack_bot``, ``discord_bot``) add their fake and what people see."""
 
@@ -8,8 +8,7 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters.compose import App
-from adapters.runtime import serve
+from adapters.app import App, serve
 from adapters.sandbox import Sandbox
 from bot.config import Settings
 

@@ -1,4 +1,4 @@
-"""The whole bot as ``imagine-bot run`` starts it (``adapters.runtime.serve``),
+"""The whole bot as ``imagine-bot run`` starts it (``adapters.app.serve``),
 talking to the fake Slack over the real slack-bolt / slack-sdk and to the sandbox
 over the real google-genai / openai SDKs. One ``SlackWorld`` per test; ``restart``
 stops the bot (SIGTERM's path) and starts a new one on the same database."""

@@ -119,7 +119,7 @@ async def test_sigterm_lets_the_running_job_finish_then_exits(tmp_path: Path, mo
         w.sandbox.set_latency(PRO, 1.5)
         env = {**os.environ, **w.env, "PYTHONPATH": str(ROOT)}
         child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+            sys.executable, "-m", "adapters.cli", "run", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         try:

@@ -10,9 +10,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from adapters.cli.commands import EXIT_FAILED, EXIT_OK, Output, Wiring
+from adapters.discord.settings import DiscordSettings
+from adapters.slack.settings import SlackSettings
 from bot.aliases import stored_aliases
 from bot.catalog import Catalog
-from bot.cli import EXIT_FAILED, EXIT_OK, Output, Wiring
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.freshness import Freshness
@@ -97,24 +99,28 @@ async def _stored(settings: Settings, catalog: Catalog) -> list[tuple[str, str]]
 
 def platform_checks(settings: Settings) -> list[tuple[str, str]]:
     """Which chat platforms ``imagine-bot run`` would start, and how (tokens never shown)."""
-    look = settings.lookup
     found: list[tuple[str, str]] = []
-    if look("SLACK_BOT_TOKEN"):
-        app_token, secret = look("SLACK_APP_TOKEN"), look("SLACK_SIGNING_SECRET")
-        if app_token and not app_token.startswith("xapp-"):
+    slack = SlackSettings.read(settings)
+    if slack is not None:
+        if not slack.app_token_ok:
             found.append((FAIL, "Slack: SLACK_APP_TOKEN is not an app-level token (xapp-…)"))
-        elif app_token:
+        elif slack.socket_mode:
             found.append((OK, "Slack: Socket Mode (SLACK_APP_TOKEN set; no public URL needed)"))
-        elif secret:
+        elif slack.signing_secret:
             where = f"{settings.imagine_http_host}:{settings.imagine_http_port}/slack/events"
             found.append((OK, f"Slack: HTTP mode, requests signed, served at {where}"))
         else:
             missing = "Slack: SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN nor "
             found.append((FAIL, missing + "SLACK_SIGNING_SECRET is"))
-    if look("DISCORD_TOKEN"):
-        guilds = look("DISCORD_GUILD_IDS")
-        sync = f"commands synced to servers {guilds}" if guilds else "commands synced globally"
-        found.append((OK, f"Discord: DISCORD_TOKEN set, {sync}"))
+    try:
+        discord = DiscordSettings.read(settings)
+    except ConfigError as exc:
+        found.append((FAIL, f"Discord: {exc}"))
+    else:
+        if discord is not None:
+            ids = ",".join(str(g) for g in discord.guild_ids)
+            sync = f"commands synced to servers {ids}" if ids else "commands synced globally"
+            found.append((OK, f"Discord: DISCORD_TOKEN set, {sync}"))
     if not found:
         none = "no chat platform configured: `imagine-bot run` needs SLACK_BOT_TOKEN "
         found.append((WARN, none + "and/or DISCORD_TOKEN (the CLI works without)"))

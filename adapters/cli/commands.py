@@ -1,5 +1,6 @@
-"""The CLI's commands. ``bot.__main__`` parses arguments and injects the router
-factory (which wires SDK-backed providers), so this module stays SDK-free."""
+"""The CLI's ``imagine`` and ``status``. ``adapters.cli.__main__`` parses the
+arguments and injects the composition root's builders (``Wiring``), so a command
+loads the vendor SDKs only when it runs."""
 
 from __future__ import annotations
 
@@ -229,6 +230,6 @@ def _replay(router: Router, settings: Settings, clock: _ReplayClock) -> None:
         else:
             rh.failed(token, a.outcome.value)
             if a.outcome is Outcome.MISCONFIGURED:
-                rh.breaker.trip(hold_s=router.policy.misconfigured_hold_s)
+                rh.trip(hold_s=router.policy.misconfigured_hold_s)
         router.board.refresh()
     clock.now = now

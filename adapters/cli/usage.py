@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.cli import EXIT_OK, Output, Wiring
+from adapters.cli.commands import EXIT_OK, Output, Wiring
 from bot.config import Settings
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from adapters.cli.commands import EXIT_OK, Output, Wiring
 from bot.catalog import Catalog, ModelSpec
-from bot.cli import EXIT_OK, Output, Wiring
 from bot.config import Settings
 from bot.freshness import Freshness
 

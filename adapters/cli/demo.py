@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from adapters.compose import build_router
+from adapters.providers.routes import build_router
 from adapters.sandbox import Fault, Sandbox
 from bot.config import Settings
 from bot.domain import GenerationRequest

@@ -1,4 +1,4 @@
-"""``imagine-bot``: the composition root and command line.
+"""``imagine-bot``: the command line, a platform like Slack and Discord.
 
     imagine-bot imagine "prompt" [--aspect 16:9] [--size 2K] [--ref PATH]... [--out PATH] [--json]
     imagine-bot status [--json]     each model's 🟢/🟡/🔴 state
@@ -6,9 +6,12 @@
     imagine-bot doctor [--json]     keys, chain, catalogue, shutdowns, stored old ids
     imagine-bot models [--json]     the catalogue, what each channel offers, shutdown dates
     imagine-bot demo                watch failover against the local sandbox (no keys)
-    imagine-bot run                 the chat bot (Slack; Discord once configured)
+    imagine-bot run                 the chat bot (Slack and/or Discord)
 
 Exit codes: 0 success, 1 a failed generation (or failed check), 2 a usage error.
+
+The parts come from the composition root (``adapters/app.py``), imported only once
+the arguments are read: a usage error loads no vendor SDK.
 """
 
 from __future__ import annotations
@@ -22,13 +25,13 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from bot.cli import EXIT_FAILED, EXIT_USAGE, Output, Wiring, imagine, status
+from adapters.cli.commands import EXIT_FAILED, EXIT_USAGE, Output, Wiring, imagine, status
+from adapters.cli.doctor import doctor
+from adapters.cli.models import models
+from adapters.cli.usage import usage
 from bot.config import Settings
-from bot.doctor import doctor
 from bot.domain import SIZES
 from bot.errors import ConfigError
-from bot.models_cmd import models
-from bot.usage import usage
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _wiring() -> Wiring:
-    from adapters.compose import build_router, open_app  # SDK-backed: only when needed
+    from adapters.app import build_router, open_app  # SDK-backed: only when needed
 
     return Wiring(router=build_router, app=open_app)
 
@@ -97,7 +100,7 @@ async def _dispatch(args: Any, settings: Settings) -> int:
     if args.command == "demo":
         from pathlib import Path
 
-        from adapters.demo import demo
+        from adapters.cli.demo import demo
 
         return await demo(
             requests=args.requests,
@@ -105,7 +108,7 @@ async def _dispatch(args: Any, settings: Settings) -> int:
             outage_s=args.outage,
             out_dir=Path(args.out),
         )
-    from adapters.runtime import run
+    from adapters.app import run
 
     return await run(settings)
 

@@ -1,0 +1,286 @@
+"""The composition root: the one place that opens the bot's parts, in the style of
+discord.py's ``examples/advanced_startup.py``. Each part is opened on one
+``AsyncExitStack``, which closes them in reverse — on SIGTERM as on an error.
+
+``imagine-bot run`` (``serve``)::
+
+    platform settings (a bad one stops here, before anything opens)
+    → store → quota ledger → router (providers) → sessions, workspace settings
+    → platform clients and their sinks → announcer, model-list checks
+    → service (the sinks passed in) → platform listeners (→ the service)
+    → web server (/healthz, /slack/events) → platforms connect → jobs resume
+
+and back: stop taking requests (platforms, web server) → running jobs get
+IMAGINE_SHUTDOWN_GRACE_S to finish (the rest resume at the next start) →
+model-list checks, announcer → platform clients → router → ledger → store.
+
+The CLI's ``imagine`` and ``usage`` open the same core with no platform
+(``open_app``); ``status``, ``doctor``, ``models`` and the demo need only a router
+(``build_router``). A platform's SDK is imported only when it is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from adapters.discord.settings import DiscordSettings
+from adapters.providers.routes import build_router
+from adapters.slack.settings import SlackSettings
+from adapters.web import web_app, web_server
+from bot.aliases import Aliases, stored_aliases
+from bot.announcer import Announcer
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.freshness import Freshness, ShutdownNotice
+from bot.guild_settings import GuildSettings
+from bot.notice_log import NoticeLog
+from bot.ports import JobSink
+from bot.quotas import Quotas
+from bot.router import Router
+from bot.service import ImagineService
+from bot.sessions import SessionStore
+from bot.store import Store
+
+__all__ = ["App", "build_router", "open_app", "run", "serve"]
+
+log = logging.getLogger(__name__)
+
+WEEK_S = 7 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    service: ImagineService
+    router: Router
+    quotas: Quotas
+    guilds: GuildSettings
+    store: Store
+    warnings: list[str]
+
+
+class Platform(Protocol):
+    """A chat platform, built in two steps: its client and ``sink`` (a ``JobSink`` and
+    ``StatusPoster``) before the service, then ``attach`` once the service exists."""
+
+    sink: Any
+
+    def attach(
+        self,
+        *,
+        service: ImagineService,
+        router: Router,
+        quotas: Quotas,
+        guilds: GuildSettings,
+        user_rate: str | None,
+    ) -> None: ...
+
+    def mount(self, web_app: web.Application) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None:
+        """Stop taking requests."""
+
+    async def close_http(self) -> None:
+        """After the jobs and the announcer: they post through this client."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Core:
+    store: Store
+    quotas: Quotas
+    router: Router
+    sessions: SessionStore
+    guilds: GuildSettings
+    warnings: list[str]
+
+
+async def _open_core(stack: AsyncExitStack, settings: Settings) -> _Core:
+    """Store → quota ledger → router → sessions and workspace settings."""
+    store = await stack.enter_async_context(await Store.open(settings.database_url))
+    quotas = Quotas(
+        store,
+        daily_images=settings.imagine_daily_images_per_guild,
+        monthly_budget_usd=settings.imagine_monthly_budget_usd_per_guild,
+        user_rate=settings.imagine_user_rate,
+    )
+    stack.push_async_callback(quotas.aclose)
+    router, warnings = build_router(settings)
+    stack.push_async_callback(router.aclose)
+    stored = await stored_aliases(store, settings.catalog, date.today())
+    warnings += stored.values()
+    if isinstance(router.resolve, Aliases):
+        router.resolve.warned(stored)
+    sessions = SessionStore(
+        store, max_history_bytes=int(settings.imagine_max_history_mb * 1024 * 1024)
+    )
+    guilds = GuildSettings(
+        store,
+        default_admins=settings.admin_users,
+        default_safety_failover=settings.imagine_safety_failover,
+        usable_model=lambda m: m in {r.model.id for r in router.routes},
+        resolve=router.resolve,
+    )
+    return _Core(store, quotas, router, sessions, guilds, warnings)
+
+
+def _open_service(
+    stack: AsyncExitStack,
+    settings: Settings,
+    core: _Core,
+    *,
+    sinks: Mapping[str, JobSink],
+    grace_s: float = 0.0,
+) -> App:
+    """The service, given the platforms' sinks; on the way out running jobs get
+    ``grace_s`` to finish."""
+    service = ImagineService(
+        router=core.router,
+        quotas=core.quotas,
+        sessions=core.sessions,
+        guilds=core.guilds,
+        sinks=sinks,
+        concurrency=settings.imagine_workers,
+        per_workspace=settings.imagine_guild_concurrency,
+    )
+    stack.push_async_callback(service.aclose, grace_s=grace_s)
+    return App(service, core.router, core.quotas, core.guilds, core.store, core.warnings)
+
+
+@asynccontextmanager
+async def open_app(settings: Settings) -> AsyncIterator[App]:
+    """The core with no platform (``imagine-bot imagine`` and ``usage``)."""
+    async with AsyncExitStack() as stack:
+        yield _open_service(stack, settings, await _open_core(stack, settings), sinks={})
+
+
+def chosen_platforms(settings: Settings) -> tuple[SlackSettings | None, DiscordSettings | None]:
+    """The platforms ``run`` starts; ``ConfigError`` if one is set up wrong or none is."""
+    slack = SlackSettings.read(settings)
+    if slack is not None:
+        slack.check()
+    discord = DiscordSettings.read(settings)
+    if slack is None and discord is None:
+        raise ConfigError(
+            "no chat platform is configured: set DISCORD_TOKEN, or SLACK_BOT_TOKEN with "
+            "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); see README"
+        )
+    return slack, discord
+
+
+def _open_platforms(
+    stack: AsyncExitStack, slack: SlackSettings | None, discord: DiscordSettings | None
+) -> list[Platform]:
+    """Each platform's client and sink; closed after the jobs that post through them."""
+    found: list[Platform] = []
+    if slack is not None:
+        from adapters.slack.app import build_slack  # an SDK is loaded only when used
+
+        found.append(build_slack(slack))
+        stack.push_async_callback(found[-1].close_http)
+    if discord is not None:
+        from adapters.discord.app import build_discord
+
+        found.append(build_discord(discord))
+        stack.push_async_callback(found[-1].close_http)
+    return found
+
+
+def shutdown_announcer(
+    store: Store, announcer: Announcer
+) -> Callable[[list[ShutdownNotice]], Awaitable[None]]:
+    """Each coming shutdown is said in the status channels once per model per week."""
+    log_ = NoticeLog(store)
+
+    async def say(notices: list[ShutdownNotice]) -> None:
+        for notice in notices:
+            if await log_.claim(f"shutdown:{notice.model}:{notice.on}", every_s=WEEK_S):
+                await announcer.post(notice.text)
+
+    return say
+
+
+async def serve(
+    settings: Settings,
+    *,
+    stop: asyncio.Event,
+    started: Callable[[App, int], Awaitable[None]] | None = None,
+) -> None:
+    """Run until ``stop`` is set. ``started(app, port)`` is called once all is up."""
+    slack, discord = chosen_platforms(settings)
+    async with AsyncExitStack() as stack:
+        core = await _open_core(stack, settings)
+        for warning in core.warnings:
+            log.warning("%s", warning)
+        platforms = _open_platforms(stack, slack, discord)
+        announcer = Announcer(
+            core.router.board,
+            core.guilds,
+            [p.sink for p in platforms],
+            settle_s=settings.imagine_announce_settle_s,
+            cooldown_s=settings.imagine_announce_cooldown_s,
+        )
+        stack.push_async_callback(announcer.aclose)
+        freshness = Freshness(core.router, settings.catalog)
+        stack.push_async_callback(freshness.aclose)
+        sinks = {p.sink.platform: p.sink for p in platforms}
+        grace_s = settings.imagine_shutdown_grace_s
+        app = _open_service(stack, settings, core, sinks=sinks, grace_s=grace_s)
+        for platform in platforms:
+            platform.attach(
+                service=app.service,
+                router=app.router,
+                quotas=app.quotas,
+                guilds=app.guilds,
+                user_rate=settings.imagine_user_rate or None,
+            )
+        host = settings.imagine_http_host
+        routes = web_app(app.router, [p.mount for p in platforms])
+        port = await stack.enter_async_context(web_server(routes, host, settings.imagine_http_port))
+        log.info("web server on %s:%s (/healthz)", host, port)
+        for platform in platforms:  # requests wait in submit until recovery is done
+            stack.push_async_callback(platform.aclose)
+            await platform.start()
+        recovery = await app.service.start()
+        if not recovery.empty:
+            log.info("after the restart: %s", recovery)
+        announcer.start()
+        freshness.start(shutdown_announcer(app.store, announcer))
+        if started is not None:
+            await started(app, port)
+        await stop.wait()
+        log.info("stopping: no new requests; jobs get %ss", grace_s)
+
+
+async def run(settings: Settings) -> int:
+    """Until SIGTERM / SIGINT (graceful); a second signal stops at once (jobs cut off
+    then resume at the next start)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            stop.set()
+        elif main is not None:
+            log.warning("second signal: stopping now; unfinished jobs resume at the next start")
+            main.cancel()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, on_signal)
+    try:
+        await serve(settings, stop=stop)
+    except asyncio.CancelledError:
+        return 1
+    return 0

@@ -1,0 +1,3 @@
+"""The command line (``imagine-bot``): a platform like Slack and Discord, outside the
+core. ``__main__`` parses; ``commands`` (imagine, status), ``doctor``, ``usage``,
+``models`` and ``demo`` each run one command; ``run`` is ``adapters.app.run``."""
