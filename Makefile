@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/imagine-bot run
 
+# Two workers (the CI machine has 2 cores): most tests wait on local fakes, not the CPU.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(BIN)/ruff check bot adapters tests bench
