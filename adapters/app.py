@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from adapters.discord.settings import DiscordSettings
+from adapters.parts import Parts
 from adapters.providers.routes import build_router
 from adapters.slack.settings import SlackSettings
 from adapters.web import web_app, web_server
@@ -74,15 +75,7 @@ class Platform(Protocol):
 
     sink: Any
 
-    def attach(
-        self,
-        *,
-        service: ImagineService,
-        router: Router,
-        quotas: Quotas,
-        guilds: GuildSettings,
-        user_rate: str | None,
-    ) -> None: ...
+    def attach(self, parts: Parts) -> None: ...
 
     def mount(self, web_app: web.Application) -> None: ...
 
@@ -236,14 +229,10 @@ async def serve(
         sinks = {p.sink.platform: p.sink for p in platforms}
         grace_s = settings.imagine_shutdown_grace_s
         app = _open_service(stack, settings, core, sinks=sinks, grace_s=grace_s)
+        rate = settings.imagine_user_rate or None
+        parts = Parts(app.service, app.router, app.quotas, app.guilds, rate)
         for platform in platforms:
-            platform.attach(
-                service=app.service,
-                router=app.router,
-                quotas=app.quotas,
-                guilds=app.guilds,
-                user_rate=settings.imagine_user_rate or None,
-            )
+            platform.attach(parts)
         host = settings.imagine_http_host
         routes = web_app(app.router, [p.mount for p in platforms])
         port = await stack.enter_async_context(web_server(routes, host, settings.imagine_http_port))

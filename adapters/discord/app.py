@@ -30,12 +30,9 @@ from adapters.discord.listeners import ImagineCog
 from adapters.discord.rebase import Rebase, RebasedHTTPClient
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.sink import DiscordSink
+from adapters.parts import Parts
 from bot.errors import ConfigError
-from bot.guild_settings import GuildSettings
 from bot.messages import user_error
-from bot.quotas import Quotas
-from bot.router import Router
-from bot.service import ImagineService
 
 log = logging.getLogger(__name__)
 
@@ -124,17 +121,10 @@ class DiscordPlatform:
         self.sink, self._token = DiscordSink(self.bot), settings.token
         self._task: asyncio.Task[None] | None = None
 
-    def attach(
-        self,
-        *,
-        service: ImagineService,
-        router: Router,
-        quotas: Quotas,
-        guilds: GuildSettings,
-        user_rate: str | None,
-    ) -> None:
+    def attach(self, parts: Parts) -> None:
         """The service (its sinks already include ours) and the admin commands' parts."""
-        self.bot.attach(ImagineCog(service), AdminCog(router, quotas, guilds, user_rate))
+        admin = AdminCog(parts.router, parts.quotas, parts.guilds, parts.user_rate)
+        self.bot.attach(ImagineCog(parts.service), admin)
 
     def mount(self, web_app: web.Application) -> None:
         """Discord reaches the bot over the gateway: nothing to serve."""

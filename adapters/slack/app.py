@@ -23,14 +23,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.parts import Parts
 from adapters.slack.commands import Commands
 from adapters.slack.listeners import Listeners
 from adapters.slack.settings import SlackSettings
 from adapters.slack.sink import SlackSink
-from bot.guild_settings import GuildSettings
-from bot.quotas import Quotas
-from bot.router import Router
-from bot.service import ImagineService
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +46,11 @@ class SlackPlatform:
     def socket_mode(self) -> bool:
         return self.settings.socket_mode
 
-    def attach(
-        self,
-        *,
-        service: ImagineService,
-        router: Router,
-        quotas: Quotas,
-        guilds: GuildSettings,
-        user_rate: str | None,
-    ) -> None:
+    def attach(self, parts: Parts) -> None:
         """The service (its sinks already include ours) and the admin commands' parts."""
         token, hosts = self.settings.bot_token, files_hosts(self.settings.api_url)
-        Listeners(service, token, self.http, hosts).register(self.bolt)
-        Commands(router, quotas, guilds, user_rate).register(self.bolt)
+        Listeners(parts.service, token, self.http, hosts).register(self.bolt)
+        Commands(parts.router, parts.quotas, parts.guilds, parts.user_rate).register(self.bolt)
 
     def mount(self, web_app: web.Application) -> None:
         """HTTP mode: serve Slack's requests at ``/slack/events`` (Socket Mode: nothing

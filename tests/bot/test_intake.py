@@ -1,11 +1,6 @@
 """The service owns intake (issue 11): what a thread message or a button means, for
 every platform, is decided in ``bot.intake`` — adapters only translate and render."""
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from bot.commands import UPSCALE_PROMPT, VARY_PROMPT
 from bot.errors import InputError
 from bot.intake import (
@@ -22,7 +17,10 @@ from bot.intake import (
     ThreadMessage,
 )
 from bot.jobs import Job
-from tests.bot.test_service_jobs import WHO, World, _world
+from tests.bot import test_service_jobs
+from tests.bot.test_service_jobs import WHO, World
+
+world = test_service_jobs.world  # the same service, ledger and sink as the job tests
 
 
 class Placer:
@@ -39,16 +37,6 @@ class Placer:
 
     async def withdraw(self, placed: Placed) -> None:
         self.withdrawn.append(placed.message)
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    w = await _world(tmp_path)
-    await w.service.start()
-    yield w
-    await w.service.aclose()
-    await w.quotas.aclose()
-    await w.store.close()
 
 
 async def _imagine(w: World, placer: Placer, key: str = "E1") -> Job:
