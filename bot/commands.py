@@ -57,16 +57,14 @@ class Reply:
     elapsed_s: float | None = None  # from the request to the image (jobs: from queueing)
 
 
-def reply_from(
-    result: ImageResult, *, version: int | None = None, earlier: tuple[Attempt, ...] = ()
-) -> Reply:
+def reply_from(result: ImageResult, *, version: int | None = None) -> Reply:
     return Reply(
         image=result.image.data,
         mime_type=result.image.mime_type,
         model=result.model,
         fallback=result.fallback,
         cost_usd=result.cost_usd,
-        attempts=earlier + result.attempts,
+        attempts=result.attempts,
         notices=notices(result),
         version=version,
         primary=result.primary,
