@@ -129,7 +129,9 @@ class CircuitBreaker:
         ``release``."""
         state = self.state
         if state is BreakerState.CLOSED:
-            if self._deciding() and self.run() + 1 >= self.run_to_trip():
+            # a call admitted after the newest verdict is still in flight and decides
+            deciding = bool(self._order) and self._order[-1].outcome == PENDING
+            if deciding and (run := self.run()) and run + 1 >= self.run_to_trip():
                 return None
             return self._ticket(in_order=True)
         if state is BreakerState.HALF_OPEN and not self._probe:
@@ -201,10 +203,6 @@ class CircuitBreaker:
             else:
                 break
         return count
-
-    def _deciding(self) -> bool:
-        """A call admitted after the newest verdict is still in flight."""
-        return bool(self._order) and self._order[-1].outcome == PENDING and self.run() > 0
 
     def success_rate(self) -> float:
         """Recent success rate (with the prior), not counting the current failure run."""

@@ -32,7 +32,7 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot.errors import ConfigError, QuotaExceeded
-from bot.store import Store
+from bot.store import Row, Store
 
 MICRO = 1_000_000
 WallClock = Callable[[], datetime]
@@ -314,7 +314,7 @@ class Quotas:
             " WHERE job_id = ? AND state = 'reserved' ORDER BY id",
             (job_id,),
         )
-        return [Reservation(r[0], r[1], r[2], r[3] / MICRO, r[4]) for r in rows]
+        return [_reservation(r) for r in rows]
 
     async def billed(self, job_id: str) -> bool:
         """True if a run of this job has already been settled."""
@@ -332,7 +332,7 @@ class Quotas:
             " FROM quota_reservations r JOIN jobs j ON j.id = r.job_id"
             " WHERE r.state = 'reserved' AND j.state IN ('delivered', 'failed') ORDER BY r.id"
         )
-        return [Reservation(r[0], r[1], r[2], r[3] / MICRO, r[4]) for r in rows]
+        return [_reservation(r) for r in rows]
 
     async def _tallies(
         self, column: str, workspace: str, day: str, month: str, user: str | None
@@ -344,3 +344,9 @@ class Quotas:
             (day, workspace, month, user, user),
         )
         return {key: Tally(today, count, cost / MICRO) for key, today, count, cost in rows}
+
+
+def _reservation(row: Row) -> Reservation:
+    """A ``(id, workspace, user, estimate_musd, job_id)`` row."""
+    rid, workspace, user, estimate, job_id = row
+    return Reservation(rid, workspace, user, estimate / MICRO, job_id)
