@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from adapters.discord import embeds
 from adapters.discord.listeners import workspace_of
+from bot.admin import Admin
 from bot.errors import InputError
 from bot.guild_settings import GuildSettings
 from bot.messages import user_error
@@ -33,6 +34,7 @@ class AdminCog(commands.Cog):
 
     def __init__(self, router: Router, quotas: Quotas, guilds: GuildSettings, rate: str | None):
         self.router, self.quotas, self.guilds, self.rate = router, quotas, guilds, rate
+        self._changes = Admin(guilds, quotas)
 
     @app_commands.command(name="imagine-status", description="Each image model's state")
     async def status(self, interaction: discord.Interaction[Any]) -> None:
@@ -70,51 +72,33 @@ class AdminCog(commands.Cog):
         self, interaction: discord.Interaction[Any], daily: app_commands.Range[int, 0, 1_000_000]
     ) -> None:
         if ws := await self._admin(interaction):
-            await self.quotas.set_override(ws, daily_images=daily)
-            await self._say(
-                interaction,
-                f"Daily limit set to {daily} images" + (" (unlimited)." if daily == 0 else "."),
-            )
+            await self._say(interaction, await self._changes.daily(ws, daily))
 
     @admin.command(name="budget", description="USD per month for this server (0: unlimited)")
     async def budget(
         self, interaction: discord.Interaction[Any], usd: app_commands.Range[float, 0, 1_000_000]
     ) -> None:
         if ws := await self._admin(interaction):
-            await self.quotas.set_override(ws, monthly_budget_usd=usd)
-            await self._say(
-                interaction,
-                f"Monthly budget set to ${usd:g}" + (" (unlimited)." if usd == 0 else "."),
-            )
+            await self._say(interaction, await self._changes.budget(ws, usd))
 
     @admin.command(
         name="models", description="This server's model chain, best first ('default' to reset)"
     )
     async def models(self, interaction: discord.Interaction[Any], chain: str) -> None:
         if ws := await self._admin(interaction):
-            wanted = (
-                None if chain.strip().lower() == "default" else chain.replace(" ", "").split(",")
-            )
             try:
-                await self.guilds.set_models(ws, wanted, by=str(interaction.user.id))
+                said = await self._changes.models(ws, chain, by=str(interaction.user.id))
             except InputError as exc:
-                await self._say(interaction, user_error(exc).message)
-                return
-            shown = ", ".join(f"`{m}`" for m in wanted) if wanted else "default."
-            await self._say(interaction, f"Model chain: {shown}")
+                said = user_error(exc).message
+            await self._say(interaction, said)
 
     @admin.command(
         name="safety-failover", description="Try the next model when one declines a prompt"
     )
     async def safety_failover(self, interaction: discord.Interaction[Any], on: bool) -> None:
         if ws := await self._admin(interaction):
-            await self.guilds.set_safety_failover(ws, on, by=str(interaction.user.id))
-            await self._say(
-                interaction,
-                "A prompt one model declines on safety grounds will be tried on the next model."
-                if on
-                else "A prompt a model declines on safety grounds will not be tried elsewhere.",
-            )
+            by = str(interaction.user.id)
+            await self._say(interaction, await self._changes.safety_failover(ws, on, by=by))
 
     async def _admin(self, interaction: discord.Interaction[Any]) -> str | None:
         """The workspace key if the caller may change it; else refuse (and None)."""

@@ -18,18 +18,10 @@ from adapters.slack.blocks_kit import (
     pack,
     section,
 )
+from bot.admin import ADMIN_COMMANDS
 from bot.guild_settings import GuildConfig
 from bot.quotas import Limits, Usage
 from bot.usage_text import budget, usage_view
-
-ADMIN_COMMANDS = (
-    ("show", "see this workspace's settings"),
-    ("status-channel", "announce model outages and recoveries in this channel"),
-    ("quota daily N", "at most N images a day for the workspace (0 = unlimited)"),
-    ("budget USD", "monthly spending cap in US dollars (0 = unlimited)"),
-    ("models a,b,c", "the models to try, best first; `models default` goes back to the default"),
-    ("safety-failover on|off", "when a model declines a prompt on safety grounds, try the next"),
-)
 
 
 def usage_blocks(*, workspace: Usage, mine: Usage, limits: Limits, rate: str | None) -> Message:

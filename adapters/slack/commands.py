@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.listeners import ack_within
+from bot.admin import Admin, Help
 from bot.errors import InputError
 from bot.guild_settings import GuildSettings
 from bot.messages import user_error
@@ -70,10 +71,15 @@ class Commands:
         if not await self._is_admin(client, workspace, team, user):
             return NOT_ADMIN
         words = (body.get("text") or "").split()
+        channel = body["channel_id"]
         try:
-            said = await self._change(workspace, user, body["channel_id"], words)
+            said = await Admin(self.guilds, self.quotas).change(
+                words, workspace=workspace, user=user, channel=channel, shown_as=f"<#{channel}>"
+            )
         except InputError as exc:
             said = user_error(exc).message
+        if isinstance(said, Help):
+            return blocks.admin_help()
         if said is not None:
             return said
         cfg = await self.guilds.get(workspace)
@@ -81,40 +87,6 @@ class Commands:
         chain = [r.model.id for r in self.router.routes]
         text, out = blocks.admin_show_blocks(cfg, limits, chain)
         return {"text": text, "blocks": out}
-
-    async def _change(
-        self, workspace: str, user: str, channel: str, words: list[str]
-    ) -> str | None:
-        """Apply one admin command; what to say (None: show the settings)."""
-        verb = words[0].lower() if words else "show"
-        args = words[1:]
-        if verb == "show":
-            return None
-        if verb == "status-channel":
-            await self.guilds.set_status_channel(workspace, channel, by=user)
-            return f"Model outages and recoveries will be announced in <#{channel}>."
-        if verb == "quota" and len(args) == 2 and args[0].lower() == "daily":
-            n = _number(args[1], whole=True)
-            await self.quotas.set_override(workspace, daily_images=int(n))
-            return f"Daily limit set to {int(n)} images" + (" (unlimited)." if n == 0 else ".")
-        if verb == "budget" and len(args) == 1:
-            usd = _number(args[0].lstrip("$"), whole=False)
-            await self.quotas.set_override(workspace, monthly_budget_usd=usd)
-            return f"Monthly budget set to ${usd:g}" + (" (unlimited)." if usd == 0 else ".")
-        if verb == "models" and len(args) >= 1:
-            listed = " ".join(args)
-            chain = None if listed.lower() == "default" else listed.replace(" ", "").split(",")
-            await self.guilds.set_models(workspace, chain, by=user)
-            return "Model chain: " + (", ".join(f"`{m}`" for m in chain) if chain else "default.")
-        if verb == "safety-failover" and len(args) == 1 and args[0].lower() in ("on", "off"):
-            on = args[0].lower() == "on"
-            await self.guilds.set_safety_failover(workspace, on, by=user)
-            return (
-                "A prompt one model declines on safety grounds will be tried on the next model."
-                if on
-                else "A prompt a model declines on safety grounds will not be tried elsewhere."
-            )
-        return blocks.admin_help()
 
     async def _is_admin(self, client: AsyncWebClient, workspace: str, team: str, user: str) -> bool:
         if await self.guilds.is_admin(workspace, user):
@@ -130,13 +102,3 @@ class Commands:
         if member.get("team_id") not in (None, team) or member.get("is_stranger"):
             return False  # an admin of another organisation (Slack Connect) is not ours
         return bool(member.get("is_admin") or member.get("is_owner"))
-
-
-def _number(text: str, *, whole: bool) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError("bad_number", text) from None
-    if value < 0 or value != value or value == float("inf") or (whole and value != int(value)):
-        raise InputError("bad_number", text)
-    return value

@@ -26,7 +26,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
-from adapters.slack.options import parse
 from adapters.slack.sink import SlackPlacer, status_ts
 from bot.commands import Requester
 from bot.errors import InputError
@@ -41,6 +40,7 @@ from bot.intake import (
     ThreadMessage,
 )
 from bot.messages import ALREADY_ON_IT, QUEUED_IN_THREAD, queued_state, user_error
+from bot.options import parse
 from bot.service import ImagineService
 from bot.validate import MAX_REFERENCE_BYTES
 

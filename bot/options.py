@@ -1,7 +1,7 @@
 """``/imagine a red fox in the snow --ar 16:9 --size 2K`` → prompt and options.
 
 Options may come anywhere in the text, as ``--ar 16:9``, ``--ar=16:9`` or
-``--aspect 16:9``; Slack's "smart" dashes (``—ar``) are accepted too. An
+``--aspect 16:9``; chat apps' "smart" dashes (``—ar``) are accepted too. An
 unknown ``--option`` is refused with a message naming it (nothing is queued);
 the values themselves are checked by ``bot.validate`` like any other input.
 """
