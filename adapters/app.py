@@ -5,6 +5,7 @@ discord.py's ``examples/advanced_startup.py``. Each part is opened on one
 ``imagine-bot run`` (``serve``)::
 
     platform settings (a bad one stops here, before anything opens)
+    → the in-process sandbox (playground with no model keys only)
     → store → quota ledger → router (providers) → sessions, workspace settings
     → platform clients and their sinks → announcer, model-list checks
     → service (the sinks passed in) → platform listeners (→ the service)
@@ -29,12 +30,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from adapters.discord.settings import DiscordSettings
 from adapters.parts import Parts
+from adapters.playground.app import build_playground
+from adapters.playground.embedded import Embedded, has_keys, open_sandbox
 from adapters.providers.routes import build_router
 from adapters.slack.settings import SlackSettings
 from adapters.web import web_app, web_server
@@ -157,36 +161,55 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
         yield _open_service(stack, settings, await _open_core(stack, settings), sinks={})
 
 
-def chosen_platforms(settings: Settings) -> tuple[SlackSettings | None, DiscordSettings | None]:
-    """The platforms ``run`` starts; ``ConfigError`` if one is set up wrong or none is."""
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    slack: SlackSettings | None
+    discord: DiscordSettings | None
+    playground: bool
+
+
+def chosen_platforms(settings: Settings) -> Chosen:
+    """The platforms ``run`` starts; ``ConfigError`` if one is set up wrong or none is.
+    The playground runs when asked (``IMAGINE_PLAYGROUND=on``) or, by default, when
+    no chat platform is configured."""
     slack = SlackSettings.read(settings)
     if slack is not None:
         slack.check()
     discord = DiscordSettings.read(settings)
-    if slack is None and discord is None:
+    mode = settings.imagine_playground
+    playground = mode == "on" or (mode == "auto" and slack is None and discord is None)
+    if slack is None and discord is None and not playground:
         raise ConfigError(
             "no chat platform is configured: set DISCORD_TOKEN, or SLACK_BOT_TOKEN with "
-            "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); see README"
+            "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode), or "
+            "IMAGINE_PLAYGROUND=auto for the local playground; see README"
         )
-    return slack, discord
+    return Chosen(slack, discord, playground)
 
 
 def _open_platforms(
-    stack: AsyncExitStack, slack: SlackSettings | None, discord: DiscordSettings | None
+    stack: AsyncExitStack, chosen: Chosen, embedded: Embedded | None, data_dir: Path
 ) -> list[Platform]:
     """Each platform's client and sink; closed after the jobs that post through them."""
     found: list[Platform] = []
-    if slack is not None:
+    if chosen.slack is not None:
         from adapters.slack.app import build_slack  # an SDK is loaded only when used
 
-        found.append(build_slack(slack))
-        stack.push_async_callback(found[-1].close_http)
-    if discord is not None:
+        found.append(build_slack(chosen.slack))
+    if chosen.discord is not None:
         from adapters.discord.app import build_discord
 
-        found.append(build_discord(discord))
-        stack.push_async_callback(found[-1].close_http)
+        found.append(build_discord(chosen.discord))
+    if chosen.playground:
+        found.append(build_playground(embedded, data_dir))
+    for platform in found:
+        stack.push_async_callback(platform.close_http)
     return found
+
+
+def page_address(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("", "0.0.0.0") else f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
 
 
 def shutdown_announcer(
@@ -210,12 +233,16 @@ async def serve(
     started: Callable[[App, int], Awaitable[None]] | None = None,
 ) -> None:
     """Run until ``stop`` is set. ``started(app, port)`` is called once all is up."""
-    slack, discord = chosen_platforms(settings)
+    chosen = chosen_platforms(settings)
     async with AsyncExitStack() as stack:
+        embedded = None
+        if chosen.playground and not has_keys(settings):
+            settings, embedded = await open_sandbox(stack, settings)
+            log.warning("no model keys are set: the playground uses the sandbox models")
         core = await _open_core(stack, settings)
         for warning in core.warnings:
             log.warning("%s", warning)
-        platforms = _open_platforms(stack, slack, discord)
+        platforms = _open_platforms(stack, chosen, embedded, settings.imagine_data_dir)
         announcer = Announcer(
             core.router.board,
             core.guilds,
@@ -237,6 +264,8 @@ async def serve(
         routes = web_app(app.router, [p.mount for p in platforms])
         port = await stack.enter_async_context(web_server(routes, host, settings.imagine_http_port))
         log.info("web server on %s:%s (/healthz)", host, port)
+        if chosen.playground:
+            print(f"imagine-bot playground: open {page_address(host, port)}", flush=True)
         for platform in platforms:  # requests wait in submit until recovery is done
             stack.push_async_callback(platform.aclose)
             await platform.start()

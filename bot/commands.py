@@ -56,6 +56,14 @@ class Reply:
     primary: str | None = None  # the model that would have been used first
     elapsed_s: float | None = None  # from the request to the image (jobs: from queueing)
 
+    def said(self) -> list[str]:
+        """The notices people are shown; a fallback is always said, even if the list
+        forgot it."""
+        notes = list(self.notices)
+        if self.fallback and not any("backup" in n for n in notes):
+            notes.insert(0, f"Made with backup model {self.model}.")
+        return notes
+
 
 def reply_from(result: ImageResult, *, version: int | None = None) -> Reply:
     return Reply(

@@ -11,9 +11,10 @@ import os
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.catalog import Catalog, load_catalog
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     imagine_shutdown_grace_s: float = Field(default=20.0, ge=0)  # running jobs, on SIGTERM
     imagine_announce_settle_s: float = Field(default=20.0, ge=0)  # a state must last this long
     imagine_announce_cooldown_s: float = Field(default=300.0, ge=0)  # per model, between posts
+    # the local web playground: auto = when no chat platform is configured
+    imagine_playground: Literal["on", "off", "auto"] = "auto"
+    _env: dict[str, str] = PrivateAttr(default_factory=dict)  # ``with_env``: looked up first
 
     @property
     def admin_users(self) -> frozenset[str]:
@@ -57,6 +61,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("imagine_playground", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("imagine_log_level")
     @classmethod
@@ -77,12 +86,19 @@ class Settings(BaseSettings):
         """An env var by name: the process environment, then ``.env``. Blank is unset."""
         if not name:
             return None
-        value = os.environ.get(name)
+        value = self._env.get(name, os.environ.get(name))
         if value is None:
             env_file = self.model_config.get("env_file")
             if isinstance(env_file, str) and Path(env_file).is_file():
                 value = dotenv_values(env_file).get(name)
         return value.strip() or None if value else None
+
+    def with_env(self, **values: str) -> Settings:
+        """A copy whose ``lookup`` finds ``values`` first (e.g. keys and base URLs of an
+        in-process sandbox), leaving the process environment alone."""
+        copy = self.model_copy()
+        copy._env = {**self._env, **values}
+        return copy
 
     def warnings(self, today: date | None = None) -> list[str]:
         return self.catalog.chain_warnings(today or date.today())

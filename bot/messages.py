@@ -64,6 +64,7 @@ INPUT = {
     "usable ones.",
     "bad_option": "I don't know the option {detail}. Options: --ar 16:9 (aspect ratio) and "
     "--size 1K, 2K or 4K.",
+    "unreadable": "I couldn't read that message ({detail}) — please send it again.",
     "bad_number": "{detail!r} isn't a number I can use: give 0 (unlimited) or more, e.g. "
     "`quota daily 100` or `budget 50`.",
     "no_capable_model": "No configured model can do {detail}. Try fewer reference images.",

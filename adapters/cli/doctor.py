@@ -121,9 +121,13 @@ def platform_checks(settings: Settings) -> list[tuple[str, str]]:
             ids = ",".join(str(g) for g in discord.guild_ids)
             sync = f"commands synced to servers {ids}" if ids else "commands synced globally"
             found.append((OK, f"Discord: DISCORD_TOKEN set, {sync}"))
-    if not found:
-        none = "no chat platform configured: `imagine-bot run` needs SLACK_BOT_TOKEN "
-        found.append((WARN, none + "and/or DISCORD_TOKEN (the CLI works without)"))
+    mode = settings.imagine_playground
+    if mode == "on" or (mode == "auto" and not found):
+        where = f"http://{settings.imagine_http_host}:{settings.imagine_http_port}/"
+        found.append((OK, f"Playground: served at {where} (IMAGINE_PLAYGROUND={mode})"))
+    if not any(m.startswith(("Slack", "Discord")) for _, m in found):
+        none = "no chat platform configured: Slack needs SLACK_BOT_TOKEN, Discord DISCORD_TOKEN"
+        found.append((WARN if mode == "off" else OK, none))
     return found
 
 

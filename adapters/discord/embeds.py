@@ -84,7 +84,7 @@ def done_embed(
 ) -> discord.Embed:
     """The image, who asked, what made it, how long it took and what it cost; a
     backup model and any other notices first, where they can't be missed."""
-    lines = [f"⚠️ {n}" for n in _notices(reply)] + [f"ℹ️ {n}" for n in notes]
+    lines = [f"⚠️ {n}" for n in reply.said()] + [f"ℹ️ {n}" for n in notes]
     embed = discord.Embed(
         title=title(prompt),
         description=clip("\n".join(lines), DESCRIPTION_MAX) or None,
@@ -100,14 +100,6 @@ def done_embed(
         embed.add_field(name="Version", value=f"v{reply.version}")
     embed.set_image(url=f"attachment://{filename}")
     return _within_total(embed)
-
-
-def _notices(reply: Reply) -> list[str]:
-    """The reply's notices; a fallback is always said, even if the list forgot it."""
-    notes = list(reply.notices)
-    if reply.fallback and not any("backup" in n for n in notes):
-        notes.insert(0, f"Made with backup model {reply.model}.")
-    return notes
 
 
 def failed_embed(*, prompt: str, user_id: int | str, error: UserError) -> discord.Embed:

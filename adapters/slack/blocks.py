@@ -78,7 +78,7 @@ def done_blocks(*, prompt: str, user: str, job_id: str, reply: Reply) -> Message
     if reply.version is not None:
         meta.append(f"v{reply.version}")
     blocks = [section(_quote(prompt)), context(" · ".join(meta))]
-    notes = _notices(reply)
+    notes = reply.said()
     if notes:
         blocks.append(section("\n".join(f":warning: {escape(n)}" for n in notes)))
     buttons = [
@@ -89,14 +89,6 @@ def done_blocks(*, prompt: str, user: str, job_id: str, reply: Reply) -> Message
     blocks.append(actions(job_id, *buttons))
     made = f"Made with {escape(reply.model)}." if not notes else escape(notes[0])
     return fallback("Done:", _short(prompt), "—", made), blocks
-
-
-def _notices(reply: Reply) -> list[str]:
-    """The reply's notices; a fallback is always said, even if the list forgot it."""
-    notes = list(reply.notices)
-    if reply.fallback and not any("backup" in n for n in notes):
-        notes.insert(0, f"Made with backup model {reply.model}.")
-    return notes
 
 
 def failed_blocks(*, prompt: str, user: str, job_id: str, error: UserError) -> Message:
@@ -115,7 +107,7 @@ def image_comment(reply: Reply) -> str:
     """The uploaded image's comment: version, model, then each notice on its own line."""
     made = f"made with {code(reply.model)}"
     lines = [f"v{reply.version} · {made}" if reply.version is not None else made.capitalize()]
-    lines += [f":warning: {escape(n)}" for n in _notices(reply)]
+    lines += [f":warning: {escape(n)}" for n in reply.said()]
     return clip("\n".join(lines), SECTION_MAX)
 
 

@@ -1,6 +1,7 @@
-"""The scenario list both chat platforms pass: the whole bot (``imagine-bot run``'s
-``serve``) over the real slack-bolt / discord.py against wire fakes, and the
-sandbox models over the real google-genai / openai SDKs."""
+"""The scenario list every platform passes: the whole bot (``imagine-bot run``'s
+``serve``) over the real slack-bolt / discord.py against wire fakes, the
+playground over HTTP as its page drives it, and the sandbox models over the real
+google-genai / openai SDKs."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ import pytest
 from adapters.sandbox import Fault
 from tests.platforms.contract import DiscordDriver, SlackDriver
 from tests.platforms.discord_bot import discord_world
+from tests.platforms.playground_bot import PlaygroundDriver, playground_world
 from tests.platforms.slack_bot import FLASH, GPT, PRO, slack_world
 
-PLATFORMS = ["slack", "discord"]
+PLATFORMS = ["slack", "discord", "playground"]
 
 
 @contextlib.asynccontextmanager
@@ -28,6 +30,9 @@ async def bot(
     if platform == "slack":
         async with slack_world(tmp_path, monkeypatch, **env) as w:
             yield SlackDriver(w)
+    elif platform == "playground":
+        async with playground_world(tmp_path, monkeypatch, **env) as p:
+            yield PlaygroundDriver(p)
     else:
         async with discord_world(tmp_path, monkeypatch, **env) as w:
             yield DiscordDriver(w)
@@ -132,7 +137,7 @@ async def test_admin_settings_are_for_admins_only(
         assert "Nothing was changed" in await d.admin("quota daily 5", admin=False)
         assert "Daily limit set to 5" in await d.admin("quota daily 5", admin=True)
         assert "Monthly budget set to $20" in await d.admin("budget 20", admin=True)
-        ws = f"{platform}:" + (
+        ws = getattr(d, "workspace", None) or f"{platform}:" + (
             d.w.slack.team_id if platform == "slack" else str(d.w.discord.guild_id)
         )
         limits = await d.app.quotas.get_limits(ws)
