@@ -229,11 +229,16 @@ class ImagineService:
         return Ticket(job, True, self.runner.position(job.id))
 
     # -- lifecycle -------------------------------------------------------------
-    async def start(self, *, resume: bool = True) -> Recovery:
-        """Take over what the last process left, then start the workers."""
-        recovery = await self.recover(resume=resume)
+    async def start(self, *, resume: bool = True, recover: bool = True) -> Recovery:
+        """Take over what the last process left (not with ``recover=False``: the CLI, which
+        may share the database with a running bot, runs only its own), then start the workers."""
+        recovery = await self.recover(resume=resume) if recover else Recovery()
         await self.runner.start()
         return recovery
+
+    async def join(self) -> None:
+        """Wait until no job is waiting or running here (each one delivered or failed)."""
+        await self.runner.join()
 
     async def recover(self, *, resume: bool = True) -> Recovery:
         """Jobs a crash or shutdown left running run again (``resume``; only for
