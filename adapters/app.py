@@ -15,9 +15,10 @@ and back: stop taking requests (platforms, web server) → running jobs get
 IMAGINE_SHUTDOWN_GRACE_S to finish (the rest resume at the next start) →
 model-list checks, announcer → platform clients → router → ledger → store.
 
-The CLI's ``imagine`` and ``usage`` open the same core with no platform
-(``open_app``); ``status``, ``doctor``, ``models`` and the demo need only a router
-(``build_router``). A platform's SDK is imported only when it is configured.
+The CLI's ``imagine`` and ``usage`` open the same core with no chat platform
+(``open_app``; ``imagine`` passes in the CLI's own sink, ``adapters/cli/terminal.py``);
+``status``, ``doctor``, ``models`` and the demo need only a router (``build_router``).
+A platform's SDK is imported only when it is configured.
 """
 
 from __future__ import annotations
@@ -155,10 +156,14 @@ def _open_service(
 
 
 @asynccontextmanager
-async def open_app(settings: Settings) -> AsyncIterator[App]:
-    """The core with no platform (``imagine-bot imagine`` and ``usage``)."""
+async def open_app(
+    settings: Settings, *, sinks: Mapping[str, JobSink] | None = None
+) -> AsyncIterator[App]:
+    """The core with no chat platform: ``imagine-bot imagine`` (its sink passed in, the
+    service not started) and ``usage`` (no sink)."""
     async with AsyncExitStack() as stack:
-        yield _open_service(stack, settings, await _open_core(stack, settings), sinks={})
+        core = await _open_core(stack, settings)
+        yield _open_service(stack, settings, core, sinks=sinks or {})
 
 
 @dataclass(frozen=True, slots=True)

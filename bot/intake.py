@@ -62,6 +62,8 @@ class ThreadMessage:
     key: str
     attachments: Fetch | None = None
     reply_to: MessageRef | None = None  # where there are no job threads (Discord DMs)
+    aspect: str | None = None  # None: the thread's own (the CLI's --session can set them)
+    size: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,7 @@ async def resolve(intake: Intake, jobs: JobStore) -> Resolved | None:
         if where is None:
             return None
         refs = await intake.attachments() if intake.attachments is not None else ()
-        cmd = ImagineCommand(who, intake.text, references=refs)
+        cmd = ImagineCommand(who, intake.text, intake.aspect, intake.size, refs)
         return Resolved(cmd, where[0], where[1], "edit")
     return await _pressed(intake, jobs)
 

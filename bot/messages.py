@@ -58,8 +58,8 @@ INPUT = {
     "reference_too_large": "The reference image {detail} is too large.",
     "reference_missing": "The reference image {detail} doesn't exist.",
     "bad_output": "{detail} is a directory; give --out a file name such as out/fox.png.",
-    "save_failed": "The image was made (and paid for) but couldn't be saved to {detail}. "
-    "Choose another --out path.",
+    "save_failed": "The image was made but couldn't be saved to {detail}, so nothing was "
+    "charged. Choose another --out path.",
     "unknown_model": "These models can't be used here: {detail}. `imagine-bot doctor` lists the "
     "usable ones.",
     "bad_option": "I don't know the option {detail}. Options: --ar 16:9 (aspect ratio) and "

@@ -1,6 +1,6 @@
 """``ImagineService``: the platform-neutral entry point every adapter calls.
 
-Platforms hand it what people asked for; the CLI may also ask for one image directly:
+Every platform (Slack, Discord, the CLI) hands it what people asked for:
 
     take:    resolve the intake (bot.intake: which thread, what a button means)
              → submit
@@ -9,7 +9,6 @@ Platforms hand it what people asked for; the CLI may also ask for one image dire
     run:     the job runner → bot.job_work.JobWorker: make → sink.deliver
              → job delivered → quota.settle        (any failure: job failed,
                                                     reservation released, sink.fail)
-    imagine: validate → quota.reserve → make → quota.settle   (no job row)
 
 Bad input is refused before anything is written or reserved. Money is settled
 only after the person has the image: a job that was not delivered is not billed.
@@ -101,21 +100,6 @@ class ImagineService:
         self._recovered = asyncio.Event()
         self._recovered.set()  # cleared while ``recover`` runs
 
-    # -- one image, directly (the CLI) -----------------------------------------
-    async def imagine(self, cmd: ImagineCommand) -> Reply:
-        cmd, request, estimate = await self._prepare(cmd)
-        who = cmd.requester
-        reservation = await self.quotas.reserve(
-            workspace=who.ledger_key, user=who.user, estimate_usd=estimate, job_id=cmd.job_id
-        )
-        try:
-            reply = await self.maker.make(cmd, request)
-        except BaseException:
-            await self.quotas.release(reservation)
-            raise
-        await self.quotas.settle(reservation, cost_usd=reply.cost_usd, model=reply.model)
-        return reply
-
     async def _prepare(
         self, cmd: ImagineCommand, request: GenerationRequest | None = None
     ) -> tuple[ImagineCommand, GenerationRequest, float]:
@@ -134,7 +118,7 @@ class ImagineService:
             raise InputError("no_capable_model", f"{len(request.references)} reference images")
         return cmd, request, max(r.model.price_for(request.size) for r in candidates)
 
-    # -- jobs (the platforms) --------------------------------------------------
+    # -- jobs (every platform) --------------------------------------------------
     async def take(self, intake: Intake, placer: Placer) -> Answer:
         """One request from a platform, resolved, validated, reserved, shown (by
         ``placer``, only once accepted) and queued. Refusals are answers, with the
@@ -229,11 +213,16 @@ class ImagineService:
         return Ticket(job, True, self.runner.position(job.id))
 
     # -- lifecycle -------------------------------------------------------------
-    async def start(self, *, resume: bool = True) -> Recovery:
-        """Take over what the last process left, then start the workers."""
-        recovery = await self.recover(resume=resume)
+    async def start(self, *, resume: bool = True, recover: bool = True) -> Recovery:
+        """Take over what the last process left (not with ``recover=False``: the CLI, which
+        may share the database with a running bot, runs only its own), then start the workers."""
+        recovery = await self.recover(resume=resume) if recover else Recovery()
         await self.runner.start()
         return recovery
+
+    async def join(self) -> None:
+        """Wait until no job is waiting or running here (each one delivered or failed)."""
+        await self.runner.join()
 
     async def recover(self, *, resume: bool = True) -> Recovery:
         """Jobs a crash or shutdown left running run again (``resume``; only for

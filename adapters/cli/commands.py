@@ -8,28 +8,28 @@ import asyncio
 import json
 import logging
 import math
-import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.cli.terminal import PLATFORM, CliPlacer, CliSink, Failed, intakes, take
+from bot.commands import Requester
 from bot.config import Settings
 from bot.domain import Attempt, Outcome
-from bot.errors import ConfigError, GenerationFailed, ImagineError, InputError, QuotaExceeded
-from bot.messages import user_error
+from bot.errors import ConfigError, ImagineError, InputError
+from bot.intake import Refused
+from bot.messages import UserError, user_error
 from bot.router import Router
-from bot.service import ImagineCommand, Requester
-from bot.sessions import ThreadKey
 from bot.validate import build_request
 
 log = logging.getLogger("imagine-bot")
 
 RouterFactory = Callable[..., tuple[Router, list[str]]]
-AppFactory = Callable[[Settings], AbstractAsyncContextManager[Any]]
+AppFactory = Callable[..., AbstractAsyncContextManager[Any]]  # (settings, *, sinks=…)
+Attempts = Sequence[Mapping[str, Any]]  # as in a job's record (``Attempt.as_json``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,6 @@ class Wiring:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HISTORY_FILE = "attempts.jsonl"
 REPLAY_WINDOW_S = 600.0
-_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
 @dataclass
@@ -55,6 +54,8 @@ class Output:
 
 
 async def imagine(args: Any, settings: Settings, wiring: Wiring, out: Output) -> int:
+    """One image, as a job like any platform's (``adapters.cli.terminal``): taken by the
+    service, run by its worker, shown and saved by the CLI's sink; then one report."""
     try:
         refs = tuple((Path(p).name, _read(Path(p))) for p in args.ref)
         build_request(args.prompt, aspect=args.aspect, size=args.size, references=refs)
@@ -62,31 +63,32 @@ async def imagine(args: Any, settings: Settings, wiring: Wiring, out: Output) ->
             raise InputError("bad_output", args.out)
     except InputError as exc:
         return _fail(out, exc, EXIT_USAGE)
-    who = Requester("cli", args.guild, args.user)
-    thread = ThreadKey("cli", args.guild, "cli", args.session) if args.session else None
-    command = ImagineCommand(who, args.prompt, args.aspect, args.size, refs, thread)
+    sink = CliSink(out=Path(args.out) if args.out else None)
+    who = Requester(PLATFORM, args.guild, args.user)
+    asks = intakes(
+        who, args.prompt, aspect=args.aspect, size=args.size, refs=refs, session=args.session
+    )
     try:
-        async with wiring.app(settings) as app:
+        async with wiring.app(settings, sinks={sink.platform: sink}) as app:
             for warning in app.warnings:
                 log.warning("%s", warning)
             if not app.router.routes:
                 return _fail(out, ConfigError("no usable model"), EXIT_FAILED)
-            try:
-                result = await app.service.imagine(command)
-            except (GenerationFailed, InputError, QuotaExceeded) as exc:
-                attempts = getattr(exc, "attempts", ())
-                _remember(settings, attempts)
-                return _fail(out, exc, EXIT_FAILED, attempts)
-            _remember(settings, result.attempts)
+            await app.service.start(recover=False)  # the bot's jobs are not the CLI's
+            answer = await take(app.service, asks, CliPlacer(args.session))
+            if isinstance(answer, Refused):  # bad input found late, or over quota
+                return _fail(out, UserError(answer.code, answer.words), EXIT_FAILED)
+            await app.service.join()  # the worker has delivered the job, or failed it
+            job = await app.service.job(answer.job.id)
     except ConfigError as exc:
         log.error("%s", exc)
         return _fail(out, exc, EXIT_FAILED)
-    path = Path(args.out) if args.out else _default_path(result.model, result.mime_type)
-    try:
-        await asyncio.to_thread(_write, path, result.image)
-    except OSError as exc:
-        log.error("could not write %s: %s", path, exc.strerror)
-        return _fail(out, InputError("save_failed", f"{path} ({exc.strerror})"), EXIT_FAILED)
+    attempts = job.attempts if job is not None else ()
+    _remember(settings, attempts)
+    outcome = sink.outcomes.get(answer.job.id) or Failed(user_error(ImagineError()))
+    if isinstance(outcome, Failed):
+        return _fail(out, outcome.error, EXIT_FAILED, () if outcome.unsaved else attempts)
+    path, result = outcome.path, outcome.reply
     said = result.notices
     took = sum(a.latency_ms for a in result.attempts if a.outcome is Outcome.OK) / 1000
     text = "\n".join(
@@ -151,11 +153,6 @@ async def status(args: Any, settings: Settings, wiring: Wiring, out: Output) -> 
     return EXIT_OK
 
 
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -163,18 +160,13 @@ def _read(path: Path) -> bytes:
         raise InputError("reference_missing", str(path)) from None
 
 
-def _fail(out: Output, exc: ImagineError, code: int, attempts: Any = ()) -> int:
-    ue = user_error(exc)
+def _fail(out: Output, error: ImagineError | UserError, code: int, attempts: Attempts = ()) -> int:
+    ue = error if isinstance(error, UserError) else user_error(error)
     obj: dict[str, Any] = {"ok": False, "error": ue.code, "message": ue.message}
     if attempts:
-        obj["attempts"] = [a.as_json() for a in attempts]
+        obj["attempts"] = [dict(a) for a in attempts]
     out.emit(obj, f"error: {ue.message}")
     return code
-
-
-def _default_path(model: str, mime: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return Path("out") / f"imagine-{stamp}-{model}-{secrets.token_hex(3)}.{_EXT.get(mime, 'png')}"
 
 
 # -- health memory between CLI runs (the long-running bot keeps it live) ------
@@ -186,14 +178,14 @@ class _ReplayClock:
         return self.now
 
 
-def _remember(settings: Settings, attempts: Any) -> None:
+def _remember(settings: Settings, attempts: Attempts) -> None:
     path = settings.imagine_data_dir / HISTORY_FILE
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         now = time.time()
         with path.open("a", encoding="utf-8") as fh:
             for a in attempts:
-                fh.write(json.dumps({"t": now, **a.as_json()}) + "\n")
+                fh.write(json.dumps({"t": now, **a}) + "\n")
     except OSError as exc:
         log.warning("could not record attempts in %s: %s", path, exc.strerror)
 

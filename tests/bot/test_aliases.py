@@ -15,6 +15,7 @@ from bot.quotas import Quotas
 from bot.service import ImagineCommand, ImagineService, Requester
 from bot.sessions import SessionStore, ThreadKey
 from bot.store import Store
+from tests.bot.direct import imagine
 from tests.bot.fakes import CHAIN, PNG, ScriptedProvider, make_router
 
 PRO, FLASH, GPT = CHAIN
@@ -55,7 +56,7 @@ async def test_a_workspace_chain_stored_with_old_ids_still_routes(store: Store) 
     service = ImagineService(
         router=router, quotas=quotas, sessions=SessionStore(store), guilds=guilds
     )
-    reply = await service.imagine(ImagineCommand(WHO, "a fox"))
+    reply = await imagine(service, ImagineCommand(WHO, "a fox"))
     await quotas.aclose()
     assert reply.model == GPT and provider.calls[0][0] == GPT
     await guilds.set_models("slack:T1", ["gpt-image-1.5", PRO], by="admin")  # old ids accepted

@@ -9,6 +9,7 @@ from bot.quotas import Quotas
 from bot.service import ImagineCommand, ImagineService, Requester
 from bot.sessions import SessionStore
 from bot.store import Store
+from tests.bot.direct import imagine
 from tests.bot.fakes import CHAIN, ScriptedProvider, make_router
 
 PRO, FLASH, GPT = CHAIN
@@ -63,14 +64,14 @@ async def test_the_service_applies_the_workspace_settings(store: Store) -> None:
     )
     try:
         await guilds.set_models("discord:G1", [GPT, PRO], by="root")
-        assert (await service.imagine(ImagineCommand(WHO, "x"))).model == GPT
+        assert (await imagine(service, ImagineCommand(WHO, "x"))).model == GPT
         other = Requester("discord", "G2", "U1")
-        assert (await service.imagine(ImagineCommand(other, "x"))).model == PRO
+        assert (await imagine(service, ImagineCommand(other, "x"))).model == PRO
         provider.scripts[GPT] = [SafetyBlocked(model=GPT)]
         with pytest.raises(RequestRefused):
-            await service.imagine(ImagineCommand(WHO, "x"))
+            await imagine(service, ImagineCommand(WHO, "x"))
         await guilds.set_safety_failover("discord:G1", True, by="root")
         provider.scripts[GPT] = [SafetyBlocked(model=GPT)]
-        assert (await service.imagine(ImagineCommand(WHO, "x"))).model == PRO
+        assert (await imagine(service, ImagineCommand(WHO, "x"))).model == PRO
     finally:
         await quotas.aclose()

@@ -84,6 +84,15 @@ async def test_a_message_in_a_job_thread_is_its_next_edit(world: World) -> None:
     assert answer.job.kind == "edit" and answer.job.thread == first.thread
 
 
+async def test_a_thread_message_may_set_aspect_and_size(world: World) -> None:
+    placer = Placer()
+    first = await _imagine(world, placer)
+    edit = ThreadMessage(WHO, "C1", first.thread, "wider", key="E2", aspect="16:9", size="2K")
+    answer = await world.service.take(edit, placer)
+    assert isinstance(answer, Queued)
+    assert (answer.job.payload["aspect"], answer.job.payload["size"]) == ("16:9", "2K")
+
+
 async def test_a_reply_to_a_job_message_is_an_edit_where_there_are_no_threads(
     world: World,
 ) -> None:

@@ -15,6 +15,7 @@ from bot.rebase import for_route, latest_image, rebased
 from bot.service import ImagineCommand, ImagineService, Requester
 from bot.sessions import SessionStore, ThreadKey
 from bot.store import Store
+from tests.bot.direct import imagine
 from tests.bot.fakes import PNG, GeminiLikeProvider, make_router
 
 PRO, FLASH = "gemini-3-pro-image", "gemini-nano-banana-2.1"
@@ -84,10 +85,10 @@ async def world(
 
 async def test_failover_mid_thread_continues_on_flash_without_a_400(world) -> None:
     service, provider, sessions = world
-    first = await service.imagine(ImagineCommand(WHO, "a red fox", thread=THREAD))
+    first = await imagine(service, ImagineCommand(WHO, "a red fox", thread=THREAD))
     assert first.model == PRO and first.version == 1
     provider.fail[PRO] = [ProviderOverloaded(model=PRO)]
-    second = await service.imagine(ImagineCommand(WHO, "make it blue", thread=THREAD))
+    second = await imagine(service, ImagineCommand(WHO, "make it blue", thread=THREAD))
     assert second.model == FLASH and second.version == 2  # no 400 reached the user
     assert provider.models_called() == [PRO, PRO, FLASH]  # Flash was never sent Pro's turns
     sent = provider.calls[-1][1]
@@ -95,17 +96,17 @@ async def test_failover_mid_thread_continues_on_flash_without_a_400(world) -> No
     session = await sessions.load(THREAD)
     assert session is not None and session.model == FLASH and session.made_on == "google"
     # the thread is Flash's now: its next turn resumes with Flash's own signature
-    third = await service.imagine(ImagineCommand(WHO, "add snow", chain=[FLASH], thread=THREAD))
+    third = await imagine(service, ImagineCommand(WHO, "add snow", chain=[FLASH], thread=THREAD))
     assert third.model == FLASH and provider.calls[-1][1].history != ()
 
 
 async def test_a_stored_thread_on_a_shut_down_id_moves_to_the_successor(world) -> None:
     service, provider, sessions = world
-    await service.imagine(ImagineCommand(WHO, "a red fox", thread=THREAD))
+    await imagine(service, ImagineCommand(WHO, "a red fox", thread=THREAD))
     await sessions.store.execute(  # as an old release stored it, before the shutdown
         "UPDATE sessions SET model = 'gemini-3-pro-image-preview', made_on = NULL"
     )
-    reply = await service.imagine(ImagineCommand(WHO, "make it blue", thread=THREAD))
+    reply = await imagine(service, ImagineCommand(WHO, "make it blue", thread=THREAD))
     assert reply.model == PRO and reply.version == 2
     assert provider.models_called() == [PRO, PRO]  # the old id never reached the wire
     assert provider.calls[-1][1].history == ()  # the preview's signatures are not sent
@@ -113,8 +114,8 @@ async def test_a_stored_thread_on_a_shut_down_id_moves_to_the_successor(world) -
 
 async def test_a_signature_refused_anyway_is_resent_rebased_once(world) -> None:
     service, provider, _ = world
-    await service.imagine(ImagineCommand(WHO, "a red fox", thread=THREAD))
+    await imagine(service, ImagineCommand(WHO, "a red fox", thread=THREAD))
     provider.fail[PRO] = [HistoryRejected("Corrupted thought signature.", model=PRO, status=400)]
-    reply = await service.imagine(ImagineCommand(WHO, "make it blue", thread=THREAD))
+    reply = await imagine(service, ImagineCommand(WHO, "make it blue", thread=THREAD))
     assert reply.model == PRO and not reply.fallback  # same model, e.g. after a key rotation
     assert [r.history == () for _, r in provider.calls] == [True, False, True]

@@ -11,6 +11,7 @@ from bot.quotas import Quotas
 from bot.service import ImagineCommand, ImagineService, Requester
 from bot.sessions import SessionStore
 from bot.store import Store
+from tests.bot.direct import imagine
 from tests.bot.fakes import PNG, ScriptedProvider, make_router
 
 PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
@@ -45,7 +46,7 @@ BAD = [
 async def test_bad_input_gets_a_message_and_no_charge(world, command, words) -> None:
     service, provider, quotas = world
     with pytest.raises(InputError) as info:
-        await service.imagine(command)
+        await service.submit(command, channel="C1", thread="", idempotency_key="Ev1")
     assert words in user_error(info.value).message
     assert provider.calls == []
     usage = await quotas.usage(WHO.ledger_key)
@@ -55,7 +56,7 @@ async def test_bad_input_gets_a_message_and_no_charge(world, command, words) -> 
 async def test_success_settles_at_the_serving_models_price(world) -> None:
     service, provider, quotas = world
     provider.scripts[PRO] = [ProviderOverloaded(model=PRO)]
-    reply = await service.imagine(ImagineCommand(WHO, "a fox"))
+    reply = await imagine(service, ImagineCommand(WHO, "a fox"))
     assert reply.model == FLASH and reply.fallback and reply.notices
     usage = await quotas.usage(WHO.ledger_key)
     assert usage.images_today == 1 and usage.spent_usd == 0.0336 and usage.reserved_usd == 0
@@ -65,6 +66,6 @@ async def test_failure_is_released(world) -> None:
     service, provider, quotas = world
     provider.then = {m: ProviderOverloaded(model=m) for m in (PRO, FLASH, GPT)}
     with pytest.raises(AllModelsFailed):
-        await service.imagine(ImagineCommand(WHO, "a fox"))
+        await imagine(service, ImagineCommand(WHO, "a fox"))
     usage = await quotas.usage(WHO.ledger_key)
     assert usage.images_today == 0 and usage.spent_usd == 0 and usage.reserved_usd == 0

@@ -24,6 +24,7 @@ from bot.router import Route, Router, RouterPolicy
 from bot.service import ImagineCommand, ImagineService, Requester
 from bot.sessions import SessionStore, ThreadKey
 from bot.store import Store
+from tests.bot.direct import imagine
 
 PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
 WHO = Requester("slack", "T1", "U1")
@@ -85,7 +86,7 @@ def _signatures(body: dict) -> list[str]:
 
 async def test_the_sandbox_refuses_a_foreign_signature_as_gemini_does(world: World) -> None:
     """The premise: sending Pro's turns to Flash as they are is a 400."""
-    first = await world.service.imagine(ImagineCommand(WHO, "a red fox", thread=THREAD))
+    first = await imagine(world.service, ImagineCommand(WHO, "a red fox", thread=THREAD))
     assert first.model == PRO
     session = await world.sessions.load(THREAD)
     assert session is not None and session.history
@@ -98,10 +99,10 @@ async def test_the_sandbox_refuses_a_foreign_signature_as_gemini_does(world: Wor
 
 
 async def test_a_thread_begun_on_pro_continues_on_flash_without_a_400(world: World) -> None:
-    first = await world.service.imagine(ImagineCommand(WHO, "a red fox", thread=THREAD))
+    first = await imagine(world.service, ImagineCommand(WHO, "a red fox", thread=THREAD))
     assert first.model == PRO and first.version == 1
     world.sb.script(PRO, [Fault("overloaded")])
-    second = await world.service.imagine(ImagineCommand(WHO, "make it blue", thread=THREAD))
+    second = await imagine(world.service, ImagineCommand(WHO, "make it blue", thread=THREAD))
     assert second.model == FLASH and second.version == 2 and second.fallback
     flash_calls = world.sb.calls_for(FLASH)
     assert [c.status for c in flash_calls] == [200]  # no 400 on the way
@@ -109,8 +110,9 @@ async def test_a_thread_begun_on_pro_continues_on_flash_without_a_400(world: Wor
     assert _signatures(body) == []  # no foreign signature was sent
     assert flash_calls[0].images[0][0] == first.image  # the picture travelled as a user image
     world.sb.script(PRO, [])
-    third = await world.service.imagine(  # Flash again: its own signatures, resumed as is
-        ImagineCommand(WHO, "add snow", chain=[FLASH], thread=THREAD)
+    third = await imagine(
+        world.service,  # Flash again: its own signatures, resumed as is
+        ImagineCommand(WHO, "add snow", chain=[FLASH], thread=THREAD),
     )
     assert third.model == FLASH and third.version == 3
     assert len(_signatures(world.sb.calls_for(FLASH)[-1].body)) >= 1
@@ -130,7 +132,7 @@ async def test_a_thread_stored_on_a_shut_down_preview_id_moves_on(world: World) 
         image=(made.data, made.mime_type),
     )
     world.sb.withdraw("gemini-3-pro-image-preview")  # … and then shut down
-    reply = await world.service.imagine(ImagineCommand(WHO, "make it blue", thread=THREAD))
+    reply = await imagine(world.service, ImagineCommand(WHO, "make it blue", thread=THREAD))
     assert reply.model == PRO and reply.version == 2 and not reply.fallback
     assert [c.model for c in world.sb.calls[-1:]] == [PRO]
     assert world.sb.calls[-1].status == 200 and _signatures(world.sb.calls[-1].body) == []
