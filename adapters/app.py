@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from adapters.discord.settings import DiscordSettings
+from adapters.metrics import PromMeter, metrics_mount
 from adapters.parts import Parts
 from adapters.playground.app import build_playground
 from adapters.playground.embedded import Embedded, has_keys, open_sandbox
@@ -49,6 +50,7 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.freshness import Freshness, ShutdownNotice
 from bot.guild_settings import GuildSettings
+from bot.meter import Meter
 from bot.notice_log import NoticeLog
 from bot.ports import JobSink
 from bot.quotas import Quotas
@@ -101,9 +103,12 @@ class _Core:
     sessions: SessionStore
     guilds: GuildSettings
     warnings: list[str]
+    meter: Meter | None = None
 
 
-async def _open_core(stack: AsyncExitStack, settings: Settings) -> _Core:
+async def _open_core(
+    stack: AsyncExitStack, settings: Settings, meter: Meter | None = None
+) -> _Core:
     """Store → quota ledger → router → sessions and workspace settings."""
     store = await stack.enter_async_context(await Store.open(settings.database_url))
     quotas = Quotas(
@@ -111,9 +116,10 @@ async def _open_core(stack: AsyncExitStack, settings: Settings) -> _Core:
         daily_images=settings.imagine_daily_images_per_guild,
         monthly_budget_usd=settings.imagine_monthly_budget_usd_per_guild,
         user_rate=settings.imagine_user_rate,
+        meter=meter,
     )
     stack.push_async_callback(quotas.aclose)
-    router, warnings = build_router(settings)
+    router, warnings = build_router(settings, meter=meter)
     stack.push_async_callback(router.aclose)
     stored = await stored_aliases(store, settings.catalog, date.today())
     warnings += stored.values()
@@ -129,7 +135,7 @@ async def _open_core(stack: AsyncExitStack, settings: Settings) -> _Core:
         usable_model=lambda m: m in {r.model.id for r in router.routes},
         resolve=router.resolve,
     )
-    return _Core(store, quotas, router, sessions, guilds, warnings)
+    return _Core(store, quotas, router, sessions, guilds, warnings, meter)
 
 
 def _open_service(
@@ -150,6 +156,7 @@ def _open_service(
         sinks=sinks,
         concurrency=settings.imagine_workers,
         per_workspace=settings.imagine_guild_concurrency,
+        meter=core.meter,
     )
     stack.push_async_callback(service.aclose, grace_s=grace_s)
     return App(service, core.router, core.quotas, core.guilds, core.store, core.warnings)
@@ -244,7 +251,8 @@ async def serve(
         if chosen.playground and not has_keys(settings):
             settings, embedded = await open_sandbox(stack, settings)
             log.warning("no model keys are set: the playground uses the sandbox models")
-        core = await _open_core(stack, settings)
+        meter = PromMeter()
+        core = await _open_core(stack, settings, meter)
         for warning in core.warnings:
             log.warning("%s", warning)
         platforms = _open_platforms(stack, chosen, embedded, settings.imagine_data_dir)
@@ -266,9 +274,10 @@ async def serve(
         for platform in platforms:
             platform.attach(parts)
         host = settings.imagine_http_host
-        routes = web_app(app.router, [p.mount for p in platforms])
+        mounts = [*(p.mount for p in platforms), metrics_mount(meter, app.router, app.service)]
+        routes = web_app(app.router, mounts)
         port = await stack.enter_async_context(web_server(routes, host, settings.imagine_http_port))
-        log.info("web server on %s:%s (/healthz)", host, port)
+        log.info("web server on %s:%s (/healthz, /metrics)", host, port)
         if chosen.playground:
             print(f"imagine-bot playground: open {page_address(host, port)}", flush=True)
         for platform in platforms:  # requests wait in submit until recovery is done

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.breaker import BreakerPolicy
+from bot.breaker import BreakerPolicy, BreakerState
 from bot.ports import Clock
 from bot.route_health import HealthPolicy, HealthState, RouteHealth
 
@@ -58,6 +58,7 @@ class RouteStatus:
     in_flight: int
     since: datetime | None  # when it entered its current non-normal state
     note: str = ""  # reason "offline": why, in our words
+    breaker: BreakerState = BreakerState.CLOSED
 
 
 Subscriber = Callable[[HealthEvent], None]
@@ -177,6 +178,7 @@ class HealthBoard:
                     if since is not None
                     else None,
                     note=rh.offline or "",
+                    breaker=rh.breaker.state,
                 )
             )
         return out

@@ -34,6 +34,7 @@ from typing import Any
 
 from bot.domain import Attempt, ImageInput
 from bot.history import sha256
+from bot.meter import Meter, SafeMeter
 from bot.quotas import MICRO, to_micros
 from bot.store import Row, Store
 
@@ -119,9 +120,12 @@ def _attempts(attempts: Iterable[Attempt | Mapping[str, Any]]) -> str:
 
 
 class JobStore:
-    def __init__(self, store: Store, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, *, now: Callable[[], float] = time.time, meter: Meter | None = None
+    ) -> None:
         self._store = store
         self._now = now
+        self._meter = SafeMeter(meter)  # told of each state change this process makes
 
     async def submit(
         self,
@@ -161,6 +165,8 @@ class JobStore:
                 (job_id,) if created else (platform, idempotency_key),
             )
         assert row is not None  # jobs are never deleted
+        if created:
+            self._meter.job(state=JobState.QUEUED)
         return _job(row), bool(created)
 
     async def get(self, job_id: str) -> Job | None:
@@ -228,7 +234,7 @@ class JobStore:
     # -- state changes: one conditional UPDATE each; False if the job was not in the old state
     async def mark_running(self, job_id: str) -> bool:
         return await self._move(
-            job_id, ("queued",), "state = 'running', runs = runs + 1, started_at = ?", self._now()
+            job_id, ("queued",), JobState.RUNNING, "runs = runs + 1, started_at = ?", self._now()
         )
 
     async def mark_delivered(
@@ -243,7 +249,8 @@ class JobStore:
         return await self._move(
             job_id,
             ("running",),
-            "state = 'delivered', attempts = ?, cost_musd = ?, model = ?, result = ?,"
+            JobState.DELIVERED,
+            "attempts = ?, cost_musd = ?, model = ?, result = ?,"
             " error_code = NULL, finished_at = ?",
             _attempts(attempts),
             to_micros(cost_usd),
@@ -259,7 +266,8 @@ class JobStore:
         return await self._move(
             job_id,
             ("queued", "running"),
-            "state = 'failed', error_code = ?, attempts = ?, finished_at = ?",
+            JobState.FAILED,
+            "error_code = ?, attempts = ?, finished_at = ?",
             error_code,
             _attempts(attempts),
             self._now(),
@@ -267,12 +275,17 @@ class JobStore:
 
     async def requeue(self, job_id: str) -> bool:
         """Running → queued: a run a crash or shutdown interrupted will start again."""
-        return await self._move(job_id, ("running",), "state = 'queued'")
+        return await self._move(job_id, ("running",), JobState.QUEUED)
 
-    async def _move(self, job_id: str, old: Sequence[str], assign: str, *values: Any) -> bool:
+    async def _move(
+        self, job_id: str, old: Sequence[str], new: JobState, assign: str = "", *values: Any
+    ) -> bool:
         marks = ",".join("?" * len(old))
         changed = await self._store.execute(
-            f"UPDATE jobs SET {assign} WHERE id = ? AND state IN ({marks})",
-            (*values, job_id, *old),
+            f"UPDATE jobs SET state = ?{', ' + assign if assign else ''}"
+            f" WHERE id = ? AND state IN ({marks})",
+            (str(new), *values, job_id, *old),
         )
+        if changed > 0:
+            self._meter.job(state=new)
         return changed > 0

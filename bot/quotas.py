@@ -32,6 +32,7 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot.errors import ConfigError, QuotaExceeded
+from bot.meter import Meter, SafeMeter, refusal_kind
 from bot.store import Row, Store
 
 MICRO = 1_000_000
@@ -112,12 +113,14 @@ class Quotas:
         monthly_budget_usd: float = 50.0,
         user_rate: str | None = "5/minute",
         now: WallClock = _utcnow,
+        meter: Meter | None = None,
     ) -> None:
         if daily_images < 0 or monthly_budget_usd < 0:
             raise ConfigError("quota limits must be 0 (unlimited) or more")
         self._store = store
         self._defaults = Limits(daily_images, monthly_budget_usd)
         self._now = now
+        self._meter = SafeMeter(meter)  # told of each refusal
         self._rate: RateLimitItem | None = None
         if user_rate and user_rate.strip():
             try:
@@ -186,15 +189,19 @@ class Quotas:
         if estimate < 0:
             raise ValueError("estimate_usd must not be negative")
         async with self._gate:
-            if self._rate and not await self._limiter.test(self._rate, workspace, user):
-                stats = await self._limiter.get_window_stats(self._rate, workspace, user)
-                raise QuotaExceeded(
-                    "rate",
-                    used=self._rate.amount - stats.remaining,
-                    cap=self._rate.amount,
-                    resets_at=datetime.fromtimestamp(stats.reset_time, UTC),
-                )
-            rid = await self._reserve(workspace, user, estimate, job_id)
+            try:
+                if self._rate and not await self._limiter.test(self._rate, workspace, user):
+                    stats = await self._limiter.get_window_stats(self._rate, workspace, user)
+                    raise QuotaExceeded(
+                        "rate",
+                        used=self._rate.amount - stats.remaining,
+                        cap=self._rate.amount,
+                        resets_at=datetime.fromtimestamp(stats.reset_time, UTC),
+                    )
+                rid = await self._reserve(workspace, user, estimate, job_id)
+            except QuotaExceeded as exc:
+                self._meter.refused(kind=refusal_kind(exc.limit))
+                raise
             if self._rate:
                 await self._limiter.hit(self._rate, workspace, user)
         return Reservation(rid, workspace, user, estimate / MICRO, job_id)

@@ -36,10 +36,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.catalog import ModelSpec
-from bot.domain import GenerationRequest, ImageResult
+from bot.domain import Attempt, GenerationRequest, ImageResult, Outcome
 from bot.errors import AllModelsFailed, InputError
 from bot.health import HealthBoard
 from bot.messages import capability_needed
+from bot.meter import Meter, SafeMeter
 from bot.ports import AttemptStarted, Clock
 from bot.route import Route, RouterPolicy, WalkKit
 from bot.walk import Walk
@@ -69,8 +70,10 @@ class Router:
         rng: random.Random | None = None,
         resolve: Callable[[str], str] | None = None,
         successor: Callable[[str], str | None] | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self.routes = list(routes)
+        self.meter = SafeMeter(meter)  # each walk's attempts, fallbacks, spend
         self.resolve = resolve or (lambda model_id: model_id)  # shut-down id → successor
         self.successor = successor or (lambda model_id: None)  # the one its vendor names
         self._probes: dict[str, dict[asyncio.Task[Any], float]] = {}  # task → started, oldest first
@@ -113,14 +116,18 @@ class Router:
             self.policy.failover_on_safety if failover_on_safety is None else failover_on_safety
         )
         try:
-            return await self._walk(request, chain, deadline_s, safety, on_attempt)
+            result = await self._walk(request, chain, deadline_s, safety, on_attempt)
         except (AllModelsFailed, InputError) as exc:
             second = await fallback.request() if fallback is not None else None
             if fallback is None or second is None:
                 raise
             earlier = exc.attempts if isinstance(exc, AllModelsFailed) else ()
             result = await self._walk(second, fallback.chain, deadline_s, safety, on_attempt)
-            return replace(result, attempts=(*earlier, *result.attempts))
+            result = replace(result, attempts=(*earlier, *result.attempts))
+        if result.fallback:
+            reason = result.fallback_reason or "unavailable"
+            self.meter.fallback(primary=result.primary, model=result.model, reason=reason)
+        return result
 
     async def _walk(
         self,
@@ -147,6 +154,18 @@ class Router:
         finally:
             await walk.cancel_all()
             self.board.refresh()
+            self._meter(walk.attempts)
+
+    def _meter(self, attempts: Sequence[Attempt]) -> None:
+        """A walk's attempt log, told to the meter once the walk is over (a row left
+        to finish in the background has no duration yet; a skipped one was never sent)."""
+        for a in attempts:
+            timed = a.outcome not in (Outcome.SKIPPED, Outcome.BACKGROUND)
+            seconds = a.latency_ms / 1000 if timed else None
+            outcome = str(a.outcome)
+            self.meter.attempt(model=a.model, channel=a.channel, outcome=outcome, seconds=seconds)
+            if a.cost_usd:
+                self.meter.spent(model=a.model, channel=a.channel, usd=a.cost_usd)
 
     def _kit(self) -> WalkKit:
         """What a walk needs from the router (read afresh for each request)."""
@@ -182,6 +201,8 @@ class Router:
                 made = finished.result()
                 if made.image is not None:  # an image nobody asked for: the bot's cost
                     self.probe_spend_usd += made.attempt.cost_usd
+                    a = made.attempt
+                    self.meter.spent(model=a.model, channel=a.channel, usd=a.cost_usd)
             self.board.refresh()  # its verdict may have changed the route's state
 
         task.add_done_callback(done)

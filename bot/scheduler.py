@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from bot.jobs import Job, JobState, JobStore
+from bot.meter import Meter, SafeMeter
+from bot.ports import Clock
 from bot.quotas import Quotas
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,13 @@ class Recovery:
         return not (self.requeued or self.resumed or self.failed or self.released or self.settled)
 
 
+class Load(NamedTuple):
+    """Jobs in this process now."""
+
+    queued: int  # waiting for a worker
+    running: int
+
+
 class JobRunner:
     def __init__(
         self,
@@ -76,6 +86,8 @@ class JobRunner:
         handler: Handler,
         concurrency: int = 4,
         per_tenant: int = 0,
+        meter: Meter | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         if concurrency < 1 or per_tenant < 0:
             raise ValueError("concurrency must be at least 1 and per_tenant 0 (no cap) or more")
@@ -84,7 +96,8 @@ class JobRunner:
         self._per_tenant = per_tenant  # most jobs of one tenant running at once (0: no cap)
         self._queues: dict[str, deque[Job]] = {}  # tenant -> its waiting jobs, oldest first
         self._turns: deque[str] = deque()  # tenants with waiting jobs, next to serve first
-        self._waiting: set[str] = set()
+        self._waiting: dict[str, float] = {}  # job id -> when it was queued here
+        self._meter, self._clock = SafeMeter(meter), clock
         self._active: dict[str, Job] = {}
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -102,7 +115,7 @@ class JobRunner:
             raise ValueError(f"job {job.id} is {job.state}, not queued")
         if job.id in self._active or job.id in self._waiting:
             return
-        self._waiting.add(job.id)
+        self._waiting[job.id] = self._clock()
         if job.tenant not in self._queues:
             self._queues[job.tenant] = deque()
             self._turns.append(job.tenant)
@@ -115,6 +128,10 @@ class JobRunner:
         queues = [self._queues[tenant] for tenant in self._turns]
         depth = max((len(q) for q in queues), default=0)
         return [q[i] for i in range(depth) for q in queues if i < len(q)]
+
+    def load(self) -> Load:
+        """How many jobs wait and run here now."""
+        return Load(len(self._waiting), len(self._active))
 
     def position(self, job_id: str) -> int | None:
         """1-based place among the waiting jobs; None if not waiting (running or done)."""
@@ -151,7 +168,9 @@ class JobRunner:
         self._turns.remove(tenant)
         queue = self._queues[tenant]
         queue.remove(job)
-        self._waiting.discard(job.id)
+        queued_at = self._waiting.pop(job.id, None)
+        if queued_at is not None:
+            self._meter.queue_wait(seconds=max(0.0, self._clock() - queued_at))
         if queue:
             self._turns.append(tenant)
         else:
@@ -255,7 +274,7 @@ class JobRunner:
         requeued: list[str] = []
         resumed: list[str] = []
         failed: list[str] = []
-        mine = self._waiting | self._active.keys()
+        mine = self._waiting.keys() | self._active.keys()
         for job in await self._jobs.unfinished():
             if job.id in mine:
                 continue

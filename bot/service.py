@@ -43,10 +43,11 @@ from bot.job_work import JobWorker, Notifier
 from bot.jobs import Job, JobStore
 from bot.making import Maker
 from bot.messages import user_error
+from bot.meter import Meter
 from bot.ports import JobSink, Placer
 from bot.quotas import Quotas
 from bot.router import Router
-from bot.scheduler import JobRunner, Recovery
+from bot.scheduler import JobRunner, Load, Recovery
 from bot.sessions import SessionStore
 from bot.validate import build_request
 
@@ -75,10 +76,13 @@ class ImagineService:
         concurrency: int = 4,
         per_workspace: int = 0,
         clock: Callable[[], float] = time.time,
+        meter: Meter | None = None,
     ) -> None:
+        """``meter``: told of job state changes (by the job store made here) and
+        queue waits; the router and the ledger are given their own."""
         self.router, self.quotas, self.sessions, self.guilds = router, quotas, sessions, guilds
         self.maker = Maker(router, sessions)
-        self.jobs = jobs or JobStore(sessions.store)
+        self.jobs = jobs or JobStore(sessions.store, meter=meter)
         self.sinks: dict[str, JobSink] = dict(sinks or {})  # platform -> where its jobs show
         self.worker = JobWorker(
             jobs=self.jobs,
@@ -96,6 +100,7 @@ class ImagineService:
             handler=self.worker.run,
             concurrency=concurrency,
             per_tenant=per_workspace,
+            meter=meter,
         )
         self._recovered = asyncio.Event()
         self._recovered.set()  # cleared while ``recover`` runs
@@ -146,6 +151,10 @@ class ImagineService:
     async def job(self, job_id: str) -> Job | None:
         """A job's record (e.g. the notes its platform kept on it)."""
         return await self.jobs.get(job_id)
+
+    def load(self) -> Load:
+        """Jobs waiting and running in this process now (metrics)."""
+        return self.runner.load()
 
     def position(self, job_id: str) -> int | None:
         """A queued job's 1-based place in the queue; None once it runs (or is done)."""

@@ -19,6 +19,7 @@ FORBIDDEN = (
     "httpx",
     "httpx2",
     "aiohttp",
+    "prometheus_client",
 )
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOT = ROOT / "bot"
@@ -108,7 +109,8 @@ def test_importing_the_core_loads_no_sdk() -> None:
         "import sys\n"
         + "".join(f"import {m}\n" for m in modules)
         + "bad = [m for m in sys.modules if m.split('.')[0] in "
-        + "('discord', 'slack_bolt', 'slack_sdk', 'openai', 'httpx', 'httpx2', 'adapters')"
+        + "('discord', 'slack_bolt', 'slack_sdk', 'openai', 'httpx', 'httpx2', 'adapters',"
+        + " 'prometheus_client')"
         + " or m.startswith('google.genai')]\n"
         + "print(','.join(bad))\n"
     )

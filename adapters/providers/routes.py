@@ -13,14 +13,20 @@ from adapters.providers import build_provider
 from bot.aliases import Aliases
 from bot.config import Settings
 from bot.health import HealthBoard
+from bot.meter import Meter
 from bot.ports import Clock, ImageProvider
 from bot.router import Route, Router, RouterPolicy
 
 
 def build_router(
-    settings: Settings, *, today: date | None = None, clock: Clock = time.monotonic
+    settings: Settings,
+    *,
+    today: date | None = None,
+    clock: Clock = time.monotonic,
+    meter: Meter | None = None,
 ) -> tuple[Router, list[str]]:
-    """The router for ``settings`` and the start-up warnings an admin should read."""
+    """The router for ``settings`` and the start-up warnings an admin should read;
+    ``meter`` is told of its attempts, fallbacks and spend (``bot.meter``)."""
     today = today or date.today()
     catalog = settings.catalog
     warnings = catalog.chain_warnings(today)
@@ -64,5 +70,6 @@ def build_router(
         clock=clock,
         resolve=aliases,
         successor=aliases.successor,
+        meter=meter,
     )
     return router, warnings

@@ -11,6 +11,7 @@ from bot.breaker import BreakerPolicy, CircuitBreaker
 from bot.catalog import ModelSpec, load_catalog
 from bot.domain import GenerationRequest, ProviderImage
 from bot.health import HealthBoard, HealthPolicy
+from bot.meter import Meter
 from bot.ports import ImageProvider
 from bot.router import Route, Router, RouterPolicy
 
@@ -80,6 +81,7 @@ def make_router(
     latency_s: float = 0.05,
     timeout_s: float = 5.0,
     health: HealthPolicy | None = None,
+    meter: Meter | None = None,
 ) -> Router:
     import random
     import time
@@ -104,6 +106,7 @@ def make_router(
         rng=random.Random(0),
         resolve=aliases,
         successor=aliases.successor,
+        meter=meter,
     )
 
 

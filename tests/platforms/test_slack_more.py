@@ -1,5 +1,5 @@
 """More of the Slack bot end to end: buttons, references, what it ignores,
-/healthz, and ``imagine-bot run`` as a real process stopped with SIGTERM."""
+/healthz, /metrics, and ``imagine-bot run`` as a real process stopped with SIGTERM."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.sandbox import Fault
 from tests.adapters.helpers import png
@@ -112,6 +113,30 @@ async def test_healthz_reports_each_model(tmp_path: Path, monkeypatch) -> None:
             body = await resp.json()
         assert resp.status == 200 and body["ok"] and body["primary"] == PRO
         assert [m["model"] for m in body["models"]] == [PRO, FLASH, GPT]
+
+
+async def test_metrics_count_what_the_running_bot_did(tmp_path: Path, monkeypatch) -> None:
+    async with slack_world(tmp_path, monkeypatch) as w:
+        w.sandbox.script(PRO, [Fault("overloaded")])
+        await _first_image(w, "a fox named Zorblax")
+        url = w.url.replace("/slack/events", "/metrics")
+        async with aiohttp.ClientSession() as http, http.get(url) as resp:
+            body = await resp.text()
+        assert resp.status == 200
+        seen = {
+            (s.name, frozenset(s.labels.values())): s.value
+            for family in text_string_to_metric_families(body)
+            for s in family.samples
+        }
+
+        def at(name: str, *values: str) -> float:
+            return seen.get((name, frozenset(values)), 0.0)
+
+        assert at("imagine_attempts_total", PRO, "google", "overloaded") == 1
+        assert at("imagine_attempts_total", FLASH, "google", "ok") == 1
+        assert at("imagine_fallbacks_total", PRO, FLASH, "overloaded") == 1
+        assert at("imagine_queue_wait_seconds_count") == 1
+        assert "Zorblax" not in body and "U0FAKEUSER1" not in body
 
 
 async def test_sigterm_lets_the_running_job_finish_then_exits(tmp_path: Path, monkeypatch) -> None:
