@@ -174,3 +174,39 @@ class PlaygroundDriver(_Driver):
             "/play/say", "user0", {"channel": CHANNEL, "text": "/imagine-status"}
         )
         return str(said["said"])
+
+
+class EmbeddedBot(RunningBot):
+    """The bot with no model keys: the playground on its in-process sandbox."""
+
+    base = ""
+
+    async def ready(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+
+
+@contextlib.asynccontextmanager
+async def embedded_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **extra: str
+) -> AsyncIterator[EmbeddedBot]:
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    for name in ("GEMINI_API_KEY", "OPENAI_API_KEY", "GEMINI_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    env = {
+        "IMAGINE_DATA_DIR": str(tmp_path / "data"),
+        "IMAGINE_HTTP_PORT": "0",
+        "IMAGINE_SHUTDOWN_GRACE_S": "0",
+        "IMAGINE_ANNOUNCE_SETTLE_S": "0.2",
+        "IMAGINE_USER_RATE": "",
+        **extra,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    bot = EmbeddedBot(None, env)  # type: ignore[arg-type]  # its sandbox is the bot's own
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()

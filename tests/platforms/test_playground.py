@@ -24,6 +24,7 @@ from tests.platforms.playground_bot import (
     STATUS,
     PlaygroundDriver,
     PlaygroundWorld,
+    embedded_bot,
     playground_world,
 )
 from tests.platforms.running_bot import RunningBot
@@ -124,51 +125,27 @@ def test_where_the_playground_runs(monkeypatch) -> None:
     assert chosen_platforms(Settings(_env_file=None, imagine_playground="on")).playground  # type: ignore[call-arg]
 
 
-class EmbeddedBot(RunningBot):
-    base = ""
-
-    async def ready(self, port: int) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-
-
 async def test_with_no_keys_the_sandbox_runs_and_the_fault_panel_drives_it(
     tmp_path: Path, monkeypatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in ("GEMINI_API_KEY", "OPENAI_API_KEY", "GEMINI_BASE_URL", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    env = {
-        "IMAGINE_DATA_DIR": str(tmp_path / "data"),
-        "IMAGINE_HTTP_PORT": "0",
-        "IMAGINE_SHUTDOWN_GRACE_S": "0",
-        "IMAGINE_ANNOUNCE_SETTLE_S": "0.2",
-        "IMAGINE_USER_RATE": "",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    bot = EmbeddedBot(None, env)  # type: ignore[arg-type]
-    await bot.start()
-    try:
-        async with aiohttp.ClientSession(bot.base) as http:
-            info = await (await http.get("/play/info")).json()
-            assert info["sandbox"] and info["faults"][PRO] == "normal"
-            said = await http.post("/play/fault", json={"model": PRO, "kind": "overloaded"})
-            assert (await said.json())["faults"][PRO] == "overloaded"
-            bad = await http.post("/play/fault", json={"model": "nope", "kind": "hang"})
-            assert bad.status == 400
-            for n in range(8):  # until the breaker trips and the outage is announced
-                body = {"channel": CHANNEL, "text": f"/imagine fox {n}"}
-                job = (await (await http.post("/play/say", json=body)).json())["job"]
-                await _finished(bot, job)
-            async with asyncio.timeout(10):
-                while not any("🔴" in t and PRO in t for t in await _status(http)):  # noqa: ASYNC110
-                    await asyncio.sleep(0.1)
-            room = await _room(http)
-            made = [p for p in room if p["job"] and p["image"]]
-            assert made and all(f"backup model {FLASH}" in " ".join(p["detail"]) for p in made)
-            assert any("placeholder images, no spend" in t for t in await _status(http))
-    finally:
-        await bot.stop()
+    async with embedded_bot(tmp_path, monkeypatch) as bot, aiohttp.ClientSession(bot.base) as http:
+        info = await (await http.get("/play/info")).json()
+        assert info["sandbox"] and info["faults"][PRO] == "normal"
+        said = await http.post("/play/fault", json={"model": PRO, "kind": "overloaded"})
+        assert (await said.json())["faults"][PRO] == "overloaded"
+        bad = await http.post("/play/fault", json={"model": "nope", "kind": "hang"})
+        assert bad.status == 400
+        for n in range(8):  # until the breaker trips and the outage is announced
+            body = {"channel": CHANNEL, "text": f"/imagine fox {n}"}
+            job = (await (await http.post("/play/say", json=body)).json())["job"]
+            await _finished(bot, job)
+        async with asyncio.timeout(10):
+            while not any("🔴" in t and PRO in t for t in await _status(http)):  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+        room = await _room(http)
+        made = [p for p in room if p["job"] and p["image"]]
+        assert made and all(f"backup model {FLASH}" in " ".join(p["detail"]) for p in made)
+        assert any("placeholder images, no spend" in t for t in await _status(http))
 
 
 async def _finished(bot: RunningBot, job: str) -> None:
