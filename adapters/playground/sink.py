@@ -36,11 +36,12 @@ class PlaygroundPlacer:
     async def place(self, job: Job) -> Placed:
         post = self.room.post(
             job.channel,
-            job.user,
+            BOT,
             _asked(job),
             thread=job.thread or None,
             state="Queued",
             job=job.id,
+            requester=job.user,
         )
         return Placed(thread=job.thread or post.id, message=post.id, extra={"post": post.id})
 
