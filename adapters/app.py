@@ -38,6 +38,7 @@ from adapters.parts import Parts
 from adapters.providers.routes import build_router
 from adapters.slack.settings import SlackSettings
 from adapters.web import web_app, web_server
+from adapters.web_guard import check_bind
 from bot.aliases import Aliases, stored_aliases
 from bot.announcer import Announcer
 from bot.config import Settings
@@ -211,6 +212,9 @@ async def serve(
 ) -> None:
     """Run until ``stop`` is set. ``started(app, port)`` is called once all is up."""
     slack, discord = chosen_platforms(settings)
+    secret = settings.imagine_web_token
+    token = (secret.get_secret_value().strip() if secret is not None else "") or None
+    check_bind(settings.imagine_http_host, token)  # before anything opens
     async with AsyncExitStack() as stack:
         core = await _open_core(stack, settings)
         for warning in core.warnings:
@@ -234,9 +238,9 @@ async def serve(
         for platform in platforms:
             platform.attach(parts)
         host = settings.imagine_http_host
-        routes = web_app(app.router, [p.mount for p in platforms])
+        routes = web_app(app.router, [p.mount for p in platforms], token=token)
         port = await stack.enter_async_context(web_server(routes, host, settings.imagine_http_port))
-        log.info("web server on %s:%s (/healthz)", host, port)
+        log.info("web server on %s:%s (/healthz, /status)", host, port)
         for platform in platforms:  # requests wait in submit until recovery is done
             stack.push_async_callback(platform.aclose)
             await platform.start()
