@@ -27,9 +27,11 @@ h1{font-size:1.3rem;margin:.2rem 0}h2{font-size:1rem;margin:1.2rem 0 .4rem}
 .models{display:grid;grid-template-columns:repeat(auto-fill,minmax(17rem,1fr));gap:.8rem}
 .model{background:#fff;border:1px solid #ddd;border-radius:.5rem;padding:.6rem .8rem}
 .model.primary{border-color:#1a7f37;box-shadow:0 0 0 1px #1a7f37}
-.head{display:flex;gap:.4rem;align-items:baseline}.label{font-weight:600;word-break:break-all}
+.head{display:flex;gap:.4rem;align-items:baseline}.label{font-weight:600;overflow-wrap:anywhere;flex:1}
 .facts{color:#444;font-size:.88rem}.why{color:#a40e26;font-size:.88rem}
 svg{width:100%;height:70px;display:block;margin-top:.3rem}
+.state{font-size:.72rem;color:#fff;border-radius:.6rem;padding:0 .45rem;margin-left:auto}
+.s-normal{background:#2da44e}.s-delayed{background:#bf8700}.s-down{background:#cf222e}
 .legend{font-size:.75rem;color:#777}.p50{color:#0969da}.ok{color:#8250df}
 ol{padding-left:1.2rem;margin:.2rem 0}li{margin:.15rem 0}time{color:#777;margin-right:.4rem}
 """
@@ -83,8 +85,9 @@ function render(doc) {
     card.dataset.state = m.state;
     const head = el("div", "head");
     head.append(el("span", "emoji", m.emoji), el("span", "label", m.label));
-    if (m.primary) head.append(el("span", "facts", "(primary)"));
-    card.append(head, el("div", "facts", `p50 ${m.p50} · success ${m.success}`));
+    head.append(el("span", `state s-${m.state}`, m.state));
+    const facts = `p50 ${m.p50} · success ${m.success}` + (m.primary ? " · primary" : "");
+    card.append(head, el("div", "facts", facts));
     if (m.since) card.append(el("div", "why", m.since + (m.reason ? `: ${m.reason}` : "")));
     card.append(chart(m.series));
     models.append(card);
@@ -135,8 +138,10 @@ def _card(m: dict[str, Any]) -> str:
         f'<section class="model{" primary" if m["primary"] else ""}" '
         f'data-model="{escape(m["label"])}" data-state="{escape(m["state"])}">'
         f'<div class="head"><span class="emoji">{escape(m["emoji"])}</span>'
-        f'<span class="label">{escape(m["label"])}</span></div>'
-        f'<div class="facts">p50 {escape(m["p50"])} · success {escape(m["success"])}</div>'
+        f'<span class="label">{escape(m["label"])}</span>'
+        f'<span class="state s-{escape(m["state"])}">{escape(m["state"])}</span></div>'
+        f'<div class="facts">p50 {escape(m["p50"])} · success {escape(m["success"])}'
+        f"{' · primary' if m['primary'] else ''}</div>"
         + (f'<div class="why">{escape(why)}</div>' if why else "")
         + "</section>"
     )
@@ -153,13 +158,14 @@ def page(doc: dict[str, Any]) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        '<meta name="referrer" content="no-referrer">'
+        '<meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">'
         f"<title>imagine-bot status</title><style>{STYLE}</style></head><body>"
         '<h1>imagine-bot status <span id="live">connecting…</span></h1>'
         f'<div id="summary">{escape(head)} · online {doc["online"]}/{doc["total"]}</div>'
         f'<div class="models" id="models">{"".join(_card(m) for m in doc["models"])}</div>'
         '<div class="legend"><span class="p50">━ p50 latency</span> · '
-        '<span class="ok">━ success rate</span> · band: 🟢 normal 🟡 delayed 🔴 down</div>'
+        '<span class="ok">━ success rate</span> · band: <span class="state s-normal">normal</span> '
+        '<span class="state s-delayed">delayed</span> <span class="state s-down">down</span></div>'
         f'<div class="facts" id="notices">{notices}</div>'
         f'<h2>Recent transitions</h2><ol id="transitions">{moves or "<li>none yet</li>"}</ol>'
         f"<script>{SCRIPT}</script></body></html>"
