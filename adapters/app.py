@@ -51,6 +51,7 @@ from bot.quotas import Quotas
 from bot.router import Router
 from bot.service import ImagineService
 from bot.sessions import SessionStore
+from bot.status_history import StatusHistory
 from bot.store import Store
 
 __all__ = ["App", "build_router", "open_app", "run", "serve"]
@@ -234,11 +235,15 @@ async def serve(
         grace_s = settings.imagine_shutdown_grace_s
         app = _open_service(stack, settings, core, sinks=sinks, grace_s=grace_s)
         rate = settings.imagine_user_rate or None
-        parts = Parts(app.service, app.router, app.quotas, app.guilds, rate)
+        history = StatusHistory(app.router.board)  # the status page's and chart's samples
+        history.start()
+        stack.push_async_callback(history.aclose)
+        parts = Parts(app.service, app.router, app.quotas, app.guilds, rate, history)
         for platform in platforms:
             platform.attach(parts)
         host = settings.imagine_http_host
-        routes = web_app(app.router, [p.mount for p in platforms], token=token)
+        mounts = [p.mount for p in platforms]
+        routes = web_app(app.router, mounts, token=token, history=history)
         port = await stack.enter_async_context(web_server(routes, host, settings.imagine_http_port))
         log.info("web server on %s:%s (/healthz, /status)", host, port)
         for platform in platforms:  # requests wait in submit until recovery is done

@@ -106,7 +106,7 @@ def add_status_routes(
     """``/status``, ``/status.json``, ``/status/events`` on ``app``. Without ``history``
     one is made and owned by ``app`` (sampled while it serves)."""
     if history is None:
-        history = StatusHistory(router.board, every_s=5.0, keep_s=1800.0)
+        history = StatusHistory(router.board)
         owned = history
 
         async def sampling(_app: web.Application) -> AsyncIterator[None]:

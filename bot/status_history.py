@@ -59,7 +59,7 @@ class StatusHistory:
         board: HealthBoard,
         *,
         every_s: float = 5.0,
-        keep_s: float = 3600.0,
+        keep_s: float = 1800.0,
         transitions: int = 20,
         min_gap_s: float = 1.0,
         clock: Clock = time.monotonic,
