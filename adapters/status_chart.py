@@ -55,9 +55,10 @@ def _plot(draw: ImageDraw.ImageDraw, series: list[list[Any]], box: tuple[int, ..
     def x(t: float) -> float:
         return x0 + (t - t0) / span * (x1 - x0)
 
-    for i, (t, state, *_rest) in enumerate(series):
-        end = x(series[i + 1][0]) if i + 1 < len(series) else x1
-        draw.rectangle((x(t), y1 - 5, max(x(t) + 1, end), y1), fill=COLORS.get(state, GREY))
+    for i, (t, state, *_rest) in enumerate(series):  # colours the time since the last sample
+        start = x(series[i - 1][0]) if i else x0
+        end = max(start + 2, x(t))
+        draw.rectangle((min(start, x1 - 2), y1 - 5, end, y1), fill=COLORS.get(state, GREY))
     latencies = [p[2] for p in series if p[2] is not None]
     top = max(latencies or [1]) or 1
     for pick, scale, color in ((3, 100.0, OK), (2, float(top), P50)):

@@ -58,9 +58,9 @@ function chart(series) {
   const t0 = series[0][0], span = Math.max(1, series[series.length - 1][0] - t0);
   const x = (t) => ((t - t0) / span) * W;
   const top = Math.max(1, ...series.map((p) => p[2] || 0));
-  series.forEach((p, i) => {
-    const next = i + 1 < series.length ? x(series[i + 1][0]) : W;
-    box.appendChild(svg("rect", {x: x(p[0]), y: H - 4, width: Math.max(1, next - x(p[0])),
+  series.forEach((p, i) => {  // a sample's state colours the time since the one before
+    const from = i > 0 ? x(series[i - 1][0]) : 0, to = Math.max(from + 2, x(p[0]));
+    box.appendChild(svg("rect", {x: Math.min(from, W - 2), y: H - 4, width: to - from,
       height: 4, fill: COLORS[p[1]] || "#999"}));
   });
   const line = (pick, max, color) => {
