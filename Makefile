@@ -18,6 +18,9 @@ run: $(STAMP)
 	$(BIN)/imagine-bot run
 
 # Two workers (the CI machine has 2 cores): most tests wait on local fakes, not the CPU.
+# tests/browser drive Debian's chromium (/usr/bin/chromium) with Playwright (installed by the
+# dev extra; never `playwright install`): without it they are skipped with the reason, and with
+# CI set they fail instead (.ci/run installs it).
 TEST_WORKERS ?= 2
 
 test: $(STAMP)

@@ -44,6 +44,7 @@ from adapters.playground.embedded import Embedded, has_keys, open_sandbox
 from adapters.providers.routes import build_router
 from adapters.slack.settings import SlackSettings
 from adapters.web import web_app, web_server
+from adapters.web_guard import check_bind
 from bot.aliases import Aliases, stored_aliases
 from bot.announcer import Announcer
 from bot.config import Settings
@@ -57,6 +58,7 @@ from bot.quotas import Quotas
 from bot.router import Router
 from bot.service import ImagineService
 from bot.sessions import SessionStore
+from bot.status_history import StatusHistory
 from bot.store import Store
 
 __all__ = ["App", "build_router", "open_app", "run", "serve"]
@@ -246,6 +248,9 @@ async def serve(
 ) -> None:
     """Run until ``stop`` is set. ``started(app, port)`` is called once all is up."""
     chosen = chosen_platforms(settings)
+    secret = settings.imagine_web_token
+    token = (secret.get_secret_value().strip() if secret is not None else "") or None
+    check_bind(settings.imagine_http_host, token)  # before anything opens
     async with AsyncExitStack() as stack:
         embedded = None
         if chosen.playground and not has_keys(settings):
@@ -270,14 +275,17 @@ async def serve(
         grace_s = settings.imagine_shutdown_grace_s
         app = _open_service(stack, settings, core, sinks=sinks, grace_s=grace_s)
         rate = settings.imagine_user_rate or None
-        parts = Parts(app.service, app.router, app.quotas, app.guilds, rate)
+        history = StatusHistory(app.router.board)  # the status page's and chart's samples
+        history.start()
+        stack.push_async_callback(history.aclose)
+        parts = Parts(app.service, app.router, app.quotas, app.guilds, rate, history)
         for platform in platforms:
             platform.attach(parts)
         host = settings.imagine_http_host
         mounts = [*(p.mount for p in platforms), metrics_mount(meter, app.router, app.service)]
-        routes = web_app(app.router, mounts)
+        routes = web_app(app.router, mounts, token=token, history=history)
         port = await stack.enter_async_context(web_server(routes, host, settings.imagine_http_port))
-        log.info("web server on %s:%s (/healthz, /metrics)", host, port)
+        log.info("web server on %s:%s (/healthz, /status, /metrics)", host, port)
         if chosen.playground:
             print(f"imagine-bot playground: open {page_address(host, port)}", flush=True)
         for platform in platforms:  # requests wait in submit until recovery is done

@@ -9,6 +9,7 @@ from bot.guild_settings import GuildSettings
 from bot.quotas import Quotas
 from bot.router import Router
 from bot.service import ImagineService
+from bot.status_history import StatusHistory
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,3 +19,4 @@ class Parts:
     quotas: Quotas
     guilds: GuildSettings
     user_rate: str | None  # the per-person rate, as the usage commands state it
+    history: StatusHistory | None = None  # the status chart's samples (None: no chart)

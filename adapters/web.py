@@ -1,5 +1,8 @@
-"""The bot's web server: ``GET /healthz`` and what the platforms mount on it
-(Slack's ``POST /slack/events`` in HTTP mode)."""
+"""The bot's web server: ``GET /healthz``, the live status page (``/status``,
+``/status.json``, ``/status/events``: ``adapters.status_page``) and what the
+platforms mount on it (Slack's ``POST /slack/events`` in HTTP mode). With a
+token every route but ``/healthz`` and ``/slack/events`` needs it
+(``adapters.web_guard``); the access log never shows a query string."""
 
 from __future__ import annotations
 
@@ -10,7 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.status_page import add_status_routes
+from adapters.web_guard import RedactedAccessLogger, token_guard
 from bot.router import Router
+from bot.status_history import StatusHistory
 from bot.status_text import status_view
 
 Mount = Callable[[web.Application], None]
@@ -30,7 +36,17 @@ def health_json(router: Router) -> dict[str, Any]:
     }
 
 
-def web_app(router: Router, mounts: Iterable[Mount] = ()) -> web.Application:
+def web_app(
+    router: Router,
+    mounts: Iterable[Mount] = (),
+    *,
+    token: str | None = None,
+    history: StatusHistory | None = None,
+) -> web.Application:
+    """``token``: what every page but ``/healthz`` and ``/slack/events`` needs (None:
+    none, for a server on 127.0.0.1). ``history``: the status page's (None: the app
+    makes and samples its own while it serves)."""
+
     async def healthz(request: web.Request) -> web.Response:
         """200 while the process serves (a liveness probe must not restart the bot
         because a vendor is down); ``?strict=1``: 503 when no model is up."""
@@ -38,8 +54,9 @@ def web_app(router: Router, mounts: Iterable[Mount] = ()) -> web.Application:
         strict = request.query.get("strict", "") not in ("", "0", "false")
         return web.json_response(body, status=503 if strict and not body["ok"] else 200)
 
-    app = web.Application()
+    app = web.Application(middlewares=[token_guard(token)] if token else [])
     app.router.add_get("/healthz", healthz)
+    add_status_routes(app, router, history)
     for mount in mounts:
         mount(app)
     return app
@@ -49,7 +66,9 @@ def web_app(router: Router, mounts: Iterable[Mount] = ()) -> web.Application:
 async def web_server(app: web.Application, host: str, port: int) -> AsyncIterator[int]:
     """Serve ``app`` on ``host:port`` until the block ends; yields the port it got
     (``port`` 0: a free one)."""
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
+    runner = web.AppRunner(
+        app, handle_signals=False, shutdown_timeout=5.0, access_log_class=RedactedAccessLogger
+    )
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.catalog import Catalog, load_catalog
@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     imagine_log_level: str = "INFO"
     imagine_http_host: str = "127.0.0.1"  # the bot's web server: /healthz, /slack/events
     imagine_http_port: int = Field(default=8080, ge=0, le=65535)
+    imagine_web_token: SecretStr | None = None  # the web pages' password (blank: none)
     imagine_shutdown_grace_s: float = Field(default=20.0, ge=0)  # running jobs, on SIGTERM
     imagine_announce_settle_s: float = Field(default=20.0, ge=0)  # a state must last this long
     imagine_announce_cooldown_s: float = Field(default=300.0, ge=0)  # per model, between posts

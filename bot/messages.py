@@ -73,6 +73,7 @@ INPUT = {
 
 QUEUED_IN_THREAD = "{state} — the image will appear in the thread."
 ALREADY_ON_IT = "Already on it."
+STATUS_CHART_MISSING = "The status chart couldn't be drawn just now; the status above is current."
 
 
 def queued_state(position: int | None) -> str:

@@ -4,6 +4,8 @@ server's stored admins; anyone else is refused and nothing changes."""
 
 from __future__ import annotations
 
+import io
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,13 +15,17 @@ from discord.ext import commands
 
 from adapters.discord import embeds
 from adapters.discord.listeners import workspace_of
+from adapters.status_chart import FILENAME, status_chart
 from bot.admin import Admin
 from bot.errors import InputError
 from bot.guild_settings import GuildSettings
 from bot.messages import user_error
 from bot.quotas import Quotas
 from bot.router import Router
+from bot.status_history import StatusHistory
 from bot.status_text import status_view
+
+log = logging.getLogger(__name__)
 
 NOT_ADMIN = (
     "Only members with Manage Server (or users listed in IMAGINE_ADMIN_USERS) can change "
@@ -32,14 +38,33 @@ class AdminCog(commands.Cog):
         name="imagine-admin", description="imagine-bot settings for this server", guild_only=True
     )
 
-    def __init__(self, router: Router, quotas: Quotas, guilds: GuildSettings, rate: str | None):
+    def __init__(
+        self,
+        router: Router,
+        quotas: Quotas,
+        guilds: GuildSettings,
+        rate: str | None,
+        *,
+        history: StatusHistory | None = None,
+    ):
         self.router, self.quotas, self.guilds, self.rate = router, quotas, guilds, rate
         self._changes = Admin(guilds, quotas)
+        self.history = history  # the status chart's samples (None: no chart)
 
     @app_commands.command(name="imagine-status", description="Each image model's state")
     async def status(self, interaction: discord.Interaction[Any]) -> None:
+        """The status embed, then the status chart as a follow-up (both seen by the
+        caller alone); a chart that fails leaves the embed as the answer."""
         view = status_view(self.router.board, datetime.now(UTC))
         await interaction.response.send_message(embed=embeds.status_embed(view), ephemeral=True)
+        png = await status_chart(self.router, self.history)
+        if png is None:
+            return
+        try:
+            chart = discord.File(io.BytesIO(png), filename=FILENAME)
+            await interaction.followup.send(file=chart, ephemeral=True)
+        except Exception as exc:
+            log.warning("status chart not sent (%s)", type(exc).__name__)
 
     @app_commands.command(name="imagine-usage", description="Images and spend, with the limits")
     async def usage(self, interaction: discord.Interaction[Any]) -> None:

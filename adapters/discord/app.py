@@ -123,7 +123,9 @@ class DiscordPlatform:
 
     def attach(self, parts: Parts) -> None:
         """The service (its sinks already include ours) and the admin commands' parts."""
-        admin = AdminCog(parts.router, parts.quotas, parts.guilds, parts.user_rate)
+        admin = AdminCog(
+            parts.router, parts.quotas, parts.guilds, parts.user_rate, history=parts.history
+        )
         self.bot.attach(ImagineCog(parts.service), admin)
 
     def mount(self, web_app: web.Application) -> None:

@@ -50,7 +50,9 @@ class SlackPlatform:
         """The service (its sinks already include ours) and the admin commands' parts."""
         token, hosts = self.settings.bot_token, files_hosts(self.settings.api_url)
         Listeners(parts.service, token, self.http, hosts).register(self.bolt)
-        Commands(parts.router, parts.quotas, parts.guilds, parts.user_rate).register(self.bolt)
+        Commands(parts.router, parts.quotas, parts.guilds, parts.user_rate, parts.history).register(
+            self.bolt
+        )
 
     def mount(self, web_app: web.Application) -> None:
         """HTTP mode: serve Slack's requests at ``/slack/events`` (Socket Mode: nothing

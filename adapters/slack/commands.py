@@ -14,16 +14,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
-from adapters.slack.listeners import ack_within
+from adapters.slack.listeners import CANT_POST, SLACK_TROUBLE, ack_within
+from adapters.status_chart import FILENAME, status_chart
 from bot.admin import Admin, Help
 from bot.errors import InputError
 from bot.guild_settings import GuildSettings
-from bot.messages import user_error
+from bot.messages import STATUS_CHART_MISSING, user_error
 from bot.quotas import Quotas
 from bot.router import Router
+from bot.status_history import StatusHistory
 from bot.status_text import status_view
 
 log = logging.getLogger(__name__)
@@ -40,15 +43,42 @@ class Commands:
     quotas: Quotas
     guilds: GuildSettings
     user_rate: str | None
+    history: StatusHistory | None = None  # for ``/imagine-status chart``
 
     def register(self, app: AsyncApp) -> None:
         app.command("/imagine-status")(self.status)
         app.command("/imagine-usage")(self.usage)
         app.command("/imagine-admin")(self.admin)
 
-    async def status(self, ack: Any) -> None:
-        text, body = blocks.status_blocks(status_view(self.router.board, datetime.now(UTC)))
-        await ack(text=text, blocks=body)
+    async def status(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        """The status, seen by the caller alone; ``/imagine-status chart`` also posts the
+        status chart in the channel (Slack has no files seen by one person only)."""
+        text, out = blocks.status_blocks(status_view(self.router.board, datetime.now(UTC)))
+        await ack(text=text, blocks=out)
+        if (body.get("text") or "").strip().lower() == "chart":
+            said = await self._post_chart(client, body["channel_id"])
+            if said:
+                await respond(text=said, response_type="ephemeral", replace_original=False)
+
+    async def _post_chart(self, client: AsyncWebClient, channel: str) -> str | None:
+        """Upload the chart into ``channel``; what to tell the caller if that failed."""
+        png = await status_chart(self.router, self.history)
+        if png is None:
+            return STATUS_CHART_MISSING
+        try:
+            await client.files_upload_v2(
+                channel=channel, file=png, filename=FILENAME, title="Image models, recent"
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            log.warning("status chart not posted (%s)", error)
+            return CANT_POST.get(error, SLACK_TROUBLE)
+        except Exception as exc:
+            log.warning("status chart not posted (%s)", type(exc).__name__)
+            return SLACK_TROUBLE
+        return None
 
     async def usage(self, ack: Any, body: dict[str, Any]) -> None:
         workspace = f"slack:{body['team_id']}"
