@@ -13,6 +13,7 @@ from typing import Any
 from adapters.cli.commands import EXIT_FAILED, EXIT_OK, Output, Wiring
 from adapters.discord.settings import DiscordSettings
 from adapters.slack.settings import SlackSettings
+from adapters.web_guard import check_bind
 from bot.aliases import stored_aliases
 from bot.catalog import Catalog
 from bot.config import Settings
@@ -121,6 +122,11 @@ def platform_checks(settings: Settings) -> list[tuple[str, str]]:
             ids = ",".join(str(g) for g in discord.guild_ids)
             sync = f"commands synced to servers {ids}" if ids else "commands synced globally"
             found.append((OK, f"Discord: DISCORD_TOKEN set, {sync}"))
+    secret = settings.imagine_web_token
+    try:
+        check_bind(settings.imagine_http_host, secret.get_secret_value() if secret else None)
+    except ConfigError as exc:
+        found.append((FAIL, f"Web server: {exc}"))
     mode = settings.imagine_playground
     if mode == "on" or (mode == "auto" and not found):
         where = f"http://{settings.imagine_http_host}:{settings.imagine_http_port}/"

@@ -246,3 +246,15 @@ def test_a_dotenv_copied_from_the_example_works(cli, tmp_path) -> None:
     bare = cli("doctor", GEMINI_API_KEY="<unset>", OPENAI_API_KEY="<unset>")
     assert bare.code == 1 and "Traceback" not in bare.stderr
     assert "GEMINI_API_KEY is not set" in bare.stdout
+
+
+def test_doctor_names_the_playground_and_an_unguarded_bind(cli) -> None:
+    alone = cli("doctor")
+    assert alone.code == 0 and "Playground: served at http://127.0.0.1:8080/" in alone.stdout
+    off = cli("doctor", IMAGINE_PLAYGROUND="off")
+    assert "Playground" not in off.stdout and "no chat platform configured" in off.stdout
+    open_bind = cli("doctor", IMAGINE_HTTP_HOST="0.0.0.0")
+    assert open_bind.code == 1 and "IMAGINE_WEB_TOKEN" in open_bind.stdout
+    token = "a-long-random-web-token-0123456789"
+    guarded = cli("doctor", IMAGINE_HTTP_HOST="0.0.0.0", IMAGINE_WEB_TOKEN=token)
+    assert guarded.code == 0 and token not in guarded.stdout
