@@ -175,7 +175,8 @@ def test_adapter_packages_import_each_other_one_way() -> None:
             there = _unit(name)
             if here is not None and there is not None and there != here:
                 graph.setdefault(here, set()).add(there)
-    assert {"slack", "discord", "web"} <= graph["app"]  # the composition root uses them
+    assert {"platforms", "web"} <= graph["app"]  # the composition root uses them
+    assert {"slack", "discord", "playground"} <= graph["platforms"]
     assert _cycle(graph) == []
     assert _cycle({"app": {"slack"}, "slack": {"web", "app"}}) == ["app", "slack", "app"]
 

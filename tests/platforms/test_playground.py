@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.app import chosen_platforms
+from adapters.platforms import chosen_platforms
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.validate import MAX_REFERENCE_BYTES
