@@ -215,7 +215,8 @@ async def serve(
         port = await stack.enter_async_context(web_server(routes, host, settings.imagine_http_port))
         log.info("web server on %s:%s (/healthz, /status, /metrics)", host, port)
         if chosen.playground:
-            print(f"imagine-bot playground: open {page_address(host, port)}", flush=True)
+            address = page_address(host, port) + ("?token=<IMAGINE_WEB_TOKEN>" if token else "")
+            print(f"imagine-bot playground: open {address}", flush=True)
         for platform in platforms:  # requests wait in submit until recovery is done
             stack.push_async_callback(platform.aclose)
             await platform.start()
