@@ -69,6 +69,8 @@ INPUT = {
     "`quota daily 100` or `budget 50`.",
     "no_capable_model": "No configured model can do {detail}. Try fewer reference images.",
     "job_gone": "That image is no longer available.",
+    "button_elsewhere": "That button belongs to an image in another channel, so nothing was "
+    "made or charged. Use the buttons on the image's own message.",
 }
 
 QUEUED_IN_THREAD = "{state} — the image will appear in the thread."
