@@ -149,6 +149,22 @@ async def test_admin_settings_are_for_admins_only(
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
+async def test_huge_admin_numbers_are_refused_naming_the_limit(
+    platform: str, tmp_path: Path, monkeypatch
+) -> None:
+    """Issue 13.7: no traceback, HTTP 500 or silence — an answer naming the limit."""
+    async with bot(platform, tmp_path, monkeypatch) as d:
+        typed = [] if platform == "discord" else ["quota daily 1e30"]  # Discord: an integer
+        typed += ["quota daily 1000001"]  # option; its range is enforced by Discord too
+        for words in typed:
+            assert "at most 1,000,000 images" in await d.admin(words, admin=True)
+        for words in ("budget 1e300", "budget 1000000.5"):
+            assert "at most $1,000,000" in await d.admin(words, admin=True)
+        limits = await d.app.quotas.get_limits(workspace(d, platform))
+        assert limits == await d.app.quotas.get_limits("nobody:here")  # nothing changed
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
 async def test_outage_and_recovery_are_announced(
     platform: str, tmp_path: Path, monkeypatch
 ) -> None:
