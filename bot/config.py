@@ -17,6 +17,7 @@ from dotenv import dotenv_values
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import bounds
 from bot.catalog import Catalog, load_catalog
 
 
@@ -27,25 +28,40 @@ class Settings(BaseSettings):
     # name through ``lookup``: the catalogue's channels say which variables they use.
     imagine_models: str | None = Field(default=None, description="comma list overriding the chain")
     imagine_config: Path | None = None
-    imagine_deadline_s: float = Field(default=120.0, gt=0)
+    imagine_deadline_s: float = Field(
+        default=120.0, gt=0, le=bounds.MAX_DEADLINE_S, allow_inf_nan=False
+    )
     imagine_hedge: bool = True
     imagine_safety_failover: bool = False
     imagine_admin_users: str = ""  # comma list of user ids allowed to run admin commands
     imagine_data_dir: Path = Path("data")
     imagine_database_url: str | None = None  # default: sqlite:///<IMAGINE_DATA_DIR>/imagine.db
-    imagine_daily_images_per_guild: int = Field(default=100, ge=0)
-    imagine_monthly_budget_usd_per_guild: float = Field(default=50.0, ge=0)
+    imagine_daily_images_per_guild: int = Field(default=100, ge=0, le=bounds.MAX_DAILY_IMAGES)
+    imagine_monthly_budget_usd_per_guild: float = Field(
+        default=50.0, ge=0, le=bounds.MAX_BUDGET_USD, allow_inf_nan=False
+    )
     imagine_user_rate: str = "5/minute"
-    imagine_guild_concurrency: int = Field(default=4, ge=0)
-    imagine_workers: int = Field(default=8, ge=1)  # jobs generating at once, all workspaces
-    imagine_max_history_mb: float = Field(default=14.0, gt=0)
+    imagine_guild_concurrency: int = Field(default=4, ge=0, le=bounds.MAX_GUILD_CONCURRENCY)
+    # jobs generating at once, all workspaces
+    imagine_workers: int = Field(default=8, ge=1, le=bounds.MAX_WORKERS)
+    imagine_max_history_mb: float = Field(
+        default=14.0, gt=0, le=bounds.MAX_HISTORY_MB, allow_inf_nan=False
+    )
     imagine_log_level: str = "INFO"
     imagine_http_host: str = "127.0.0.1"  # the bot's web server: /healthz, /slack/events
     imagine_http_port: int = Field(default=8080, ge=0, le=65535)
     imagine_web_token: SecretStr | None = None  # the web pages' password (blank: none)
-    imagine_shutdown_grace_s: float = Field(default=20.0, ge=0)  # running jobs, on SIGTERM
-    imagine_announce_settle_s: float = Field(default=20.0, ge=0)  # a state must last this long
-    imagine_announce_cooldown_s: float = Field(default=300.0, ge=0)  # per model, between posts
+    # running jobs, on SIGTERM
+    imagine_shutdown_grace_s: float = Field(
+        default=20.0, ge=0, le=bounds.MAX_WAIT_S, allow_inf_nan=False
+    )
+    # a state must last this long before it is announced; then at most one post per model
+    imagine_announce_settle_s: float = Field(
+        default=20.0, ge=0, le=bounds.MAX_WAIT_S, allow_inf_nan=False
+    )
+    imagine_announce_cooldown_s: float = Field(
+        default=300.0, ge=0, le=bounds.MAX_WAIT_S, allow_inf_nan=False
+    )
     # the local web playground: auto = when no chat platform is configured
     imagine_playground: Literal["on", "off", "auto"] = "auto"
     _env: dict[str, str] = PrivateAttr(default_factory=dict)  # ``with_env``: looked up first

@@ -6,7 +6,8 @@ An adapter translates a platform event into one of these and renders the
     NewImage       /imagine: a prompt, options, attachments
     ThreadMessage  a message in a job's thread (or, where there are no threads, a
                    reply to a job's message): the thread's next edit
-    ButtonPress    Retry · Vary · Upscale 4K on a job's message
+    ButtonPress    Retry · Vary · Upscale 4K on a job's message — acted on only where
+                   the job is: its channel (and thread), never from another channel
 
 ``ImagineService.take`` resolves the intake (which thread, what the button asks
 for), validates it once, reserves quota, asks the adapter's ``Placer`` to show
@@ -72,6 +73,8 @@ class ButtonPress:
     job_id: str  # the job whose message carries the button
     press: Press
     key: str
+    channel: str  # where the pressed message is (on Discord a thread is a channel too)
+    thread: str | None = None  # the thread it is in, where the platform says; None: unknown
 
 
 Intake = NewImage | ThreadMessage | ButtonPress
@@ -157,6 +160,8 @@ async def _pressed(press: ButtonPress, jobs: JobStore) -> Resolved:
     job = await jobs.get(press.job_id)
     if job is None or job.platform != who.platform or job.workspace != who.workspace:
         raise InputError("job_gone")  # or one this workspace cannot see
+    if not _pressed_where_it_is(press, job):
+        raise InputError("button_elsewhere")  # nothing resolved, reserved or charged
     p = job.payload
     if press.press is Press.VARY:
         cmd = ImagineCommand(who, VARY_PROMPT, p.get("aspect"), p.get("size"))
@@ -170,3 +175,12 @@ async def _pressed(press: ButtonPress, jobs: JobStore) -> Resolved:
     )
     cmd = ImagineCommand(who, p["prompt"], p.get("aspect"), p.get("size"), refs)
     return Resolved(cmd, job.channel, "" if job.kind == "imagine" else job.thread, job.kind)
+
+
+def _pressed_where_it_is(press: ButtonPress, job: Job) -> bool:
+    """A button acts only in its job's channel — and thread, where the platform names
+    the thread a message is in (Slack, the playground) — or, where a thread is a channel
+    of its own (Discord), from inside the job's thread."""
+    if press.channel == job.channel:
+        return press.thread is None or press.thread == job.thread
+    return bool(job.thread) and press.channel == job.thread and press.thread is None

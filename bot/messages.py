@@ -67,8 +67,14 @@ INPUT = {
     "unreadable": "I couldn't read that message ({detail}) — please send it again.",
     "bad_number": "{detail!r} isn't a number I can use: give 0 (unlimited) or more, e.g. "
     "`quota daily 100` or `budget 50`.",
+    "daily_too_large": "The daily limit can be at most {detail} images (0: unlimited). "
+    "Nothing was changed.",
+    "budget_too_large": "The monthly budget can be at most ${detail} (0: unlimited). "
+    "Nothing was changed.",
     "no_capable_model": "No configured model can do {detail}. Try fewer reference images.",
     "job_gone": "That image is no longer available.",
+    "button_elsewhere": "That button belongs to an image in another channel, so nothing was "
+    "made or charged. Use the buttons on the image's own message.",
 }
 
 QUEUED_IN_THREAD = "{state} — the image will appear in the thread."

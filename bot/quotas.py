@@ -31,6 +31,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from bot.bounds import MAX_BUDGET_USD, MAX_DAILY_IMAGES
 from bot.errors import ConfigError, QuotaExceeded
 from bot.meter import Meter, SafeMeter, refusal_kind
 from bot.store import Row, Store
@@ -42,6 +43,11 @@ WallClock = Callable[[], datetime]
 
 def to_micros(usd: float) -> int:
     return round(usd * MICRO)
+
+
+def _in_bounds(daily_images: int, monthly_budget_usd: float) -> bool:
+    """Within 0 … ``bot.bounds`` (NaN is not: every comparison with it is False)."""
+    return 0 <= daily_images <= MAX_DAILY_IMAGES and 0 <= monthly_budget_usd <= MAX_BUDGET_USD
 
 
 def _utcnow() -> datetime:
@@ -115,8 +121,11 @@ class Quotas:
         now: WallClock = _utcnow,
         meter: Meter | None = None,
     ) -> None:
-        if daily_images < 0 or monthly_budget_usd < 0:
-            raise ConfigError("quota limits must be 0 (unlimited) or more")
+        if not _in_bounds(daily_images, monthly_budget_usd):
+            raise ConfigError(
+                f"quota limits must be 0 (unlimited) to {MAX_DAILY_IMAGES:,} images a day"
+                f" and 0 to ${MAX_BUDGET_USD:,} a month"
+            )
         self._store = store
         self._defaults = Limits(daily_images, monthly_budget_usd)
         self._now = now
@@ -159,9 +168,10 @@ class Quotas:
         daily_images: int | None = None,
         monthly_budget_usd: float | None = None,
     ) -> Limits:
-        """Set this workspace's limits (None leaves one as it is; 0 = unlimited)."""
-        if (daily_images or 0) < 0 or (monthly_budget_usd or 0) < 0:
-            raise ValueError("quota limits must be 0 (unlimited) or more")
+        """Set this workspace's limits (None leaves one as it is; 0 = unlimited; at most
+        ``bot.bounds``' — ``bot.admin`` says so to a person before it gets here)."""
+        if not _in_bounds(daily_images or 0, monthly_budget_usd or 0):
+            raise ValueError("quota limits out of bounds (see bot.bounds)")
         budget = None if monthly_budget_usd is None else to_micros(monthly_budget_usd)
         await self._store.execute(
             "INSERT INTO quota_overrides VALUES (?, ?, ?, ?) ON CONFLICT (workspace) DO UPDATE"

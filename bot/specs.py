@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from bot.bounds import MAX_ASPECT_SIDE
 from bot.domain import SIZES
 
 API_KINDS = ("gemini", "openai")
@@ -104,8 +105,10 @@ def _log_ratio(aspect: str) -> float:
 
 
 def parse_aspect(text: str) -> str:
-    """Normalise "16:9" / "16x9"; raise ValueError for anything else."""
+    """Normalise "16:9" / "16x9" (sides 1 … ``MAX_ASPECT_SIDE``, e.g. 3840:2160); raise
+    ValueError for anything else."""
     w, sep, h = text.strip().replace("x", ":").partition(":")
-    if not sep or not w.isdigit() or not h.isdigit() or int(w) == 0 or int(h) == 0:
+    sides = [int(n) for n in (w, h) if n.isascii() and n.isdigit() and len(n) <= 6]
+    if not sep or len(sides) != 2 or not all(0 < n <= MAX_ASPECT_SIDE for n in sides):
         raise ValueError(text)
-    return f"{int(w)}:{int(h)}"
+    return f"{sides[0]}:{sides[1]}"

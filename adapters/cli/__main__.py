@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
@@ -73,11 +74,31 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--json", action="store_true")
     sub.add_parser("run", help="run the chat bot")
     demo = sub.add_parser("demo", help="watch failover against the local sandbox (no keys)")
-    demo.add_argument("--requests", type=int, default=30)
-    demo.add_argument("--overload", type=float, default=0.45, help="share of primary 503s")
-    demo.add_argument("--outage", type=float, default=4.0, help="seconds fully down (0: none)")
+    demo.add_argument("--requests", type=bounded(int, 1, 1_000), default=30)
+    demo.add_argument(
+        "--overload", type=bounded(float, 0, 1), default=0.45, help="share of primary 503s"
+    )
+    demo.add_argument(
+        "--outage", type=bounded(float, 0, 600), default=4.0, help="seconds fully down (0: none)"
+    )
     demo.add_argument("--out", default="out/demo", metavar="DIR")
     return p
+
+
+def bounded(kind: Callable[[str], float], low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number from ``low`` to ``high`` (else a usage error, 2)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"give {low:g} to {high:,g}, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _wiring() -> Wiring:
@@ -118,8 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        bad = ", ".join(str(e["loc"][0]).upper() for e in exc.errors() if e["loc"])
-        return _config_error(args, f"invalid setting: {bad} (see .env.example)", EXIT_USAGE)
+        return _config_error(args, _invalid(exc), EXIT_USAGE)
     logging.basicConfig(
         level=settings.imagine_log_level.upper(),
         stream=sys.stderr,
@@ -133,6 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         return _config_error(args, str(exc), EXIT_FAILED)
     except KeyboardInterrupt:
         return 130
+
+
+def _invalid(exc: ValidationError) -> str:
+    """Which settings are wrong and what they must be, e.g. *IMAGINE_WORKERS: input should
+    be less than or equal to 1000* (pydantic's words name the limit, never the value)."""
+    bad = [
+        f"{str(e['loc'][0]).upper()}: {e['msg'][:1].lower()}{e['msg'][1:]}"
+        for e in exc.errors()
+        if e["loc"]
+    ]
+    return f"invalid setting — {'; '.join(bad)} (see .env.example)"
 
 
 def _config_error(args: Any, message: str, code: int) -> int:

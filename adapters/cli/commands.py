@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.cli.terminal import PLATFORM, CliPlacer, CliSink, Failed, intakes, take
+from bot.bounds import finite_or_none
 from bot.commands import Requester
 from bot.config import Settings
 from bot.domain import Attempt, Outcome
@@ -50,7 +51,11 @@ class Output:
     json_mode: bool
 
     def emit(self, obj: dict[str, Any], text: str) -> None:
-        print(json.dumps(obj, ensure_ascii=False) if self.json_mode else text)
+        """``--json``: always valid JSON — a NaN or infinite number is written as null."""
+        if self.json_mode:
+            print(json.dumps(finite_or_none(obj), ensure_ascii=False, allow_nan=False))
+        else:
+            print(text)
 
 
 async def imagine(args: Any, settings: Settings, wiring: Wiring, out: Output) -> int:

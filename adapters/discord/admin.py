@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from adapters.discord import embeds
 from adapters.discord.listeners import workspace_of
 from adapters.status_chart import FILENAME, status_chart
 from bot.admin import Admin
+from bot.bounds import MAX_BUDGET_USD, MAX_DAILY_IMAGES
 from bot.errors import InputError
 from bot.guild_settings import GuildSettings
 from bot.messages import user_error
@@ -94,28 +96,29 @@ class AdminCog(commands.Cog):
 
     @admin.command(name="quota", description="Images per day for this server (0: unlimited)")
     async def quota(
-        self, interaction: discord.Interaction[Any], daily: app_commands.Range[int, 0, 1_000_000]
+        self,
+        interaction: discord.Interaction[Any],
+        daily: app_commands.Range[int, 0, MAX_DAILY_IMAGES],
     ) -> None:
         if ws := await self._admin(interaction):
-            await self._say(interaction, await self._changes.daily(ws, daily))
+            await self._say(interaction, await _said(self._changes.daily(ws, daily)))
 
     @admin.command(name="budget", description="USD per month for this server (0: unlimited)")
     async def budget(
-        self, interaction: discord.Interaction[Any], usd: app_commands.Range[float, 0, 1_000_000]
+        self,
+        interaction: discord.Interaction[Any],
+        usd: app_commands.Range[float, 0, MAX_BUDGET_USD],
     ) -> None:
         if ws := await self._admin(interaction):
-            await self._say(interaction, await self._changes.budget(ws, usd))
+            await self._say(interaction, await _said(self._changes.budget(ws, usd)))
 
     @admin.command(
         name="models", description="This server's model chain, best first ('default' to reset)"
     )
     async def models(self, interaction: discord.Interaction[Any], chain: str) -> None:
         if ws := await self._admin(interaction):
-            try:
-                said = await self._changes.models(ws, chain, by=str(interaction.user.id))
-            except InputError as exc:
-                said = user_error(exc).message
-            await self._say(interaction, said)
+            by = str(interaction.user.id)
+            await self._say(interaction, await _said(self._changes.models(ws, chain, by=by)))
 
     @admin.command(
         name="safety-failover", description="Try the next model when one declines a prompt"
@@ -139,3 +142,11 @@ class AdminCog(commands.Cog):
     @staticmethod
     async def _say(interaction: discord.Interaction[Any], text: str) -> None:
         await interaction.response.send_message(text, ephemeral=True)
+
+
+async def _said(change: Awaitable[str]) -> str:
+    """What a change says — or, for a value it refuses (past a limit), why."""
+    try:
+        return await change
+    except InputError as exc:
+        return user_error(exc).message

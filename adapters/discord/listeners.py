@@ -154,7 +154,13 @@ class ImagineCog(commands.Cog):
         who = Requester(
             "discord", workspace_of(interaction.guild, interaction.user), str(interaction.user.id)
         )
-        press = ButtonPress(who, job_id, PRESSES[action], key=f"button:{interaction.id}")
+        press = ButtonPress(
+            who,
+            job_id,
+            PRESSES[action],
+            key=f"button:{interaction.id}",
+            channel=str(interaction.channel_id),  # a thread's own id when pressed in one
+        )
         await self._take(press, InteractionPlacer(interaction))
 
     # -- shared ----------------------------------------------------------------

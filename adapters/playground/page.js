@@ -43,7 +43,7 @@ function renderPost(post, inThread) {
     for (const [press, label] of presses) {
       const b = el("button", "press-" + press, label);
       b.type = "button";
-      b.addEventListener("click", () => pressed(post.job, press));
+      b.addEventListener("click", () => pressed(post, press));
       row.append(b);
     }
     li.append(row);
@@ -111,11 +111,13 @@ function notice(words) {
   setTimeout(() => { bar.hidden = true; }, 8000);
 }
 
-async function pressed(job, press) {
+async function pressed(post, press) {
+  // where the button is: a job's buttons act only in its own channel and thread
+  const where = { job: post.job, channel: post.channel, thread: post.thread };
   await fetch("/play/press", {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-Playground-User": me() },
-    body: JSON.stringify({ job, press, key: key() }),
+    body: JSON.stringify({ ...where, press, key: key() }),
   });
 }
 

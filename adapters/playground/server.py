@@ -5,7 +5,8 @@ on it — translated into the same intakes Slack and Discord send the service.
     GET  /play/info           channels, models, whether the sandbox runs, faults
     GET  /play/events?user=   server-sent events: the room, then each change
     POST /play/say            channel, text, [thread], [aspect], [size], [file], key
-    POST /play/press          {"job", "press": retry|vary|upscale, "key"}
+    POST /play/press          {"job", "press": retry|vary|upscale, "channel", "thread", "key"}
+                              (the channel and thread of the post the button is on)
     POST /play/fault          {"model", "kind"} (sandbox only)
     GET  /play/image/{id}     a made image
 
@@ -135,13 +136,15 @@ class Handlers:
         user = who(request)
         try:
             data = await request.json()
-            press, job = Press(str(data["press"])), str(data["job"])
+            press, job, channel = Press(str(data["press"])), str(data["job"]), data["channel"]
+            thread = data.get("thread") or None
+            if channel not in CHANNELS or not isinstance(thread, str | None):
+                raise ValueError(channel)
         except (ValueError, KeyError, TypeError):
             return _refused("That button press was not understood.")
-        found = await self.service.job(job)
-        intake = ButtonPress(self._requester(user), job, press, key=_key(data.get("key")))
-        channel = found.channel if found else CHANNELS[0]
-        return await self._take(intake, user, channel, found.thread if found else None)
+        key = _key(data.get("key"))
+        intake = ButtonPress(self._requester(user), job, press, key, channel, thread)
+        return await self._take(intake, user, channel, thread)
 
     async def fault(self, request: web.Request) -> web.Response:
         if self.embedded is None:

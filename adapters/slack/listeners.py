@@ -145,15 +145,19 @@ class Listeners:
         user, channel = body["user"]["id"], body["channel"]["id"]
         team = (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id", "")
         name = action["action_id"]
+        # the thread the pressed message is in: a job's thread root, or a reply in it
+        message, container = body.get("message") or {}, body.get("container") or {}
+        thread = message.get("thread_ts") or container.get("thread_ts")
         intake = ButtonPress(
             Requester("slack", team, user),
             action.get("value", ""),
             PRESSES[name],
             key=f"action:{name}:{action.get('action_ts')}:{user}",
+            channel=channel,
+            thread=thread or None,
         )
         said = await self._take(client, intake)
         if said is not None and not said.startswith("Queued"):
-            thread = (body.get("message") or {}).get("thread_ts")
             await self._tell(client, channel, user, thread, said)
 
     # -- shared ----------------------------------------------------------------

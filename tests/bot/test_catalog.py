@@ -127,7 +127,8 @@ def test_bad_overlays_are_config_errors(tmp_path: Path, text: str, error: str) -
 
 def test_aspect_parsing_and_fitting() -> None:
     assert parse_aspect("16x9") == "16:9" and parse_aspect(" 4:3 ") == "4:3"
-    for bad in ("wide", "16:", "0:1", "1:0", "-1:2"):
+    assert parse_aspect("3840:2160") == "3840:2160"  # sides up to 10,000 (issue 13.7)
+    for bad in ("wide", "16:", "0:1", "1:0", "-1:2", "10001:1", "1:" + "9" * 400, "²:1"):
         with pytest.raises(ValueError):
             parse_aspect(bad)
     gpt = load_catalog().models["gpt-image-2.6-sunburst"]

@@ -106,9 +106,11 @@ async def test_a_reply_to_a_job_message_is_an_edit_where_there_are_no_threads(
 async def test_buttons_mean_the_same_on_every_platform(world: World) -> None:
     placer = Placer()
     first = await _imagine(world, placer)
-    vary = await world.service.take(ButtonPress(WHO, first.id, Press.VARY, "B1"), placer)
-    upscale = await world.service.take(ButtonPress(WHO, first.id, Press.UPSCALE, "B2"), placer)
-    retry = await world.service.take(ButtonPress(WHO, first.id, Press.RETRY, "B3"), placer)
+    vary = await world.service.take(ButtonPress(WHO, first.id, Press.VARY, "B1", "C1"), placer)
+    upscale = await world.service.take(
+        ButtonPress(WHO, first.id, Press.UPSCALE, "B2", "C1"), placer
+    )
+    retry = await world.service.take(ButtonPress(WHO, first.id, Press.RETRY, "B3", "C1"), placer)
     assert isinstance(vary, Queued) and isinstance(upscale, Queued) and isinstance(retry, Queued)
     assert (vary.job.kind, vary.job.payload["prompt"]) == ("vary", VARY_PROMPT)
     assert vary.job.thread == first.thread
@@ -121,8 +123,46 @@ async def test_a_button_on_another_workspaces_job_is_gone(world: World) -> None:
     placer = Placer()
     first = await _imagine(world, placer)
     other = WHO.__class__("slack", "T2", "U9")
-    answer = await world.service.take(ButtonPress(other, first.id, Press.VARY, "B1"), placer)
+    answer = await world.service.take(ButtonPress(other, first.id, Press.VARY, "B1", "C1"), placer)
     assert isinstance(answer, Refused) and answer.words == "That image is no longer available."
+
+
+async def test_a_button_pressed_in_another_channel_is_refused_before_anything(
+    world: World,
+) -> None:
+    """Issue 13.6: a job id from channel C1 pressed in C2 (same workspace) makes nothing
+    — no job, no model call, no reservation — and says why; in C1 it still works."""
+    placer = Placer()
+    first = await _imagine(world, placer)
+    stray = [
+        ButtonPress(WHO, first.id, press, f"X{n}", "C2", thread)
+        for n, (press, thread) in enumerate(
+            [(Press.VARY, None), (Press.UPSCALE, first.thread), (Press.RETRY, None)]
+        )
+    ]
+    stray.append(ButtonPress(WHO, first.id, Press.VARY, "X9", "C1", "another-thread"))
+    for press in stray:
+        answer = await world.service.take(press, placer)
+        assert isinstance(answer, Refused) and answer.code == "invalid_input"
+        assert "belongs to an image in another channel" in answer.words
+    usage = await world.quotas.usage(WHO.ledger_key)
+    assert (usage.images_today, usage.images_reserved, usage.in_flight) == (1, 0, 0)
+    assert len(world.provider.calls) == 1 and len(placer.placed) == 1
+    here = ButtonPress(WHO, first.id, Press.VARY, "B1", "C1", first.thread)
+    assert isinstance(await world.service.take(here, placer), Queued)
+    # Discord: a button on a message inside the job's thread (a channel of its own)
+    inside = ButtonPress(WHO, first.id, Press.UPSCALE, "B2", first.thread)
+    assert isinstance(await world.service.take(inside, placer), Queued)
+
+
+async def test_thread_messages_never_cross_channels(world: World) -> None:
+    placer = Placer()
+    first = await _imagine(world, placer)
+    elsewhere = ThreadMessage(WHO, "C2", first.thread, "bluer", key="E2")
+    reply = ThreadMessage(WHO, "C2", None, "bluer", key="E3", reply_to=MessageRef("C2", "m1"))
+    for msg in (elsewhere, reply):
+        assert isinstance(await world.service.take(msg, placer), NotForUs)
+    assert len(placer.placed) == 1
 
 
 async def test_a_failed_download_is_a_refusal_with_nothing_reserved(world: World) -> None:

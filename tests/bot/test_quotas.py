@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ConfigError, QuotaExceeded
+from bot.admin import Admin
+from bot.errors import ConfigError, InputError, QuotaExceeded
+from bot.guild_settings import GuildSettings
 from bot.messages import user_error
 from bot.quotas import Quotas, Reservation, Tally
 from bot.store import Store
@@ -295,3 +297,35 @@ async def test_two_processes_share_one_ledger(tmp_path: Path, clock: Clock) -> N
         assert len(won) == 10
         assert (await a.usage("slack:T1")).images_reserved == 10
         assert await open_rows(one) == 10
+
+
+async def test_huge_admin_numbers_are_refused_naming_the_limit(store: Store, clock: Clock) -> None:
+    """Issue 13.7: `/imagine-admin quota daily 1e30` and `budget 1e300` (shared by Slack,
+    Discord and the playground) are refused in words naming the limit, and nothing changes;
+    the largest allowed values fit the ledger (int64 micro-dollars) and can be reserved."""
+    quotas = ledger(store, clock, daily_images=7, monthly_budget_usd=9)
+    admin = Admin(GuildSettings(store), quotas)
+    asks = {
+        ("quota", "daily", "1e30"): "at most 1,000,000 images",
+        ("quota", "daily", "1000001"): "at most 1,000,000 images",
+        ("budget", "1e300"): "at most $1,000,000",
+        ("budget", "$1000000.01"): "at most $1,000,000",
+        ("budget", "inf"): "isn't a number I can use",
+        ("budget", "nan"): "isn't a number I can use",
+    }
+    for words, said in asks.items():
+        with pytest.raises(InputError) as caught:
+            await admin.change(words, workspace="slack:T1", user="U1", channel="C", shown_as="#c")
+        assert said in user_error(caught.value).message, words
+    assert await quotas.get_limits("slack:T1") == (await quotas.get_limits("none"))
+    for words in (("quota", "daily", "1000000"), ("budget", "1000000")):
+        await admin.change(words, workspace="slack:T1", user="U1", channel="C", shown_as="#c")
+    limits = await quotas.get_limits("slack:T1")
+    assert (limits.daily_images, limits.monthly_budget_usd) == (1_000_000, 1_000_000)
+    held = await quotas.reserve(workspace="slack:T1", user="U1", estimate_usd=999_999)
+    assert await quotas.settle(held, cost_usd=999_999, model="m")
+    assert (await quotas.usage("slack:T1")).spent_usd == 999_999
+    with pytest.raises(ValueError):
+        await quotas.set_override("slack:T1", monthly_budget_usd=1e300)
+    with pytest.raises(ConfigError, match="1,000,000"):
+        ledger(store, clock, monthly_budget_usd=float("inf"))

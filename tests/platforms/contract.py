@@ -99,6 +99,19 @@ class SlackDriver(_Driver):
             self.w.url, f"imagine_{action}", values[f"imagine_{action}"], message_ts=handle
         )
 
+    async def click_elsewhere(self, handle: Any, action: str) -> str:
+        """The job's button, pressed on a message in another channel of the workspace
+        (its value carries the job id); what the presser alone was told there."""
+        slack, other = self.w.slack, "C0ELSEWHERE"
+        msg = slack.find_message(slack.default_channel, handle) or {}
+        copy = slack.store_message(other, text=msg.get("text", ""), blocks=msg.get("blocks"))
+        told = len(slack.ephemerals)
+        await slack.block_action(
+            self.w.url, f"imagine_{action}", channel_id=other, message_ts=copy["ts"]
+        )
+        await slack.wait_for(lambda: len(slack.ephemerals) > told, 5)
+        return "\n".join(e["text"] for e in slack.ephemerals[told:] if e["channel"] == other)
+
     def roots(self) -> list[Any]:
         return [m["ts"] for m in self.w.roots()]
 
@@ -208,6 +221,21 @@ class DiscordDriver(_Driver):
         (custom_id,) = [i for i in ids if i.split(":")[1] == action]
         interaction = await self.w.discord.click(custom_id, msg["id"])
         await self.w.discord.wait_for(lambda: self._acked(interaction), 5)
+
+    async def click_elsewhere(self, handle: Any, action: str) -> str:
+        """The job's button on a bot message in another channel of the same server;
+        what the presser alone was told."""
+        fake = self.w.discord
+        msg = self._root(handle)
+        assert msg is not None
+        other = fake.store.add_text_channel("elsewhere")
+        body = {"content": "", "components": msg["components"]}
+        copy = fake.store.create_message(other, fake.store.bot_user, body)
+        ids = [c["custom_id"] for row in msg["components"] for c in row["components"]]
+        (custom_id,) = [i for i in ids if i.split(":")[1] == action]
+        interaction = await fake.click(custom_id, copy["id"])
+        await fake.wait_for(lambda: self._private(interaction) or None, 5)
+        return self._private(interaction)
 
     def roots(self) -> list[Any]:
         return [c for c in self.w.discord.callbacks if c["type"] == 5]

@@ -169,6 +169,12 @@ class FakeStore:
             "flags": 0,
         }
 
+    def add_text_channel(self, name: str) -> int:
+        """Another text channel in the guild; its id."""
+        channel_id = self.ids.next()
+        self.channels[channel_id] = self._text_channel(name) | {"id": str(channel_id)}
+        return channel_id
+
     def channel(self, channel_id: int) -> Json | None:
         return self.channels.get(channel_id)
 

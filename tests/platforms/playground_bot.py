@@ -147,8 +147,20 @@ class PlaygroundDriver(_Driver):
             await self.w.post("/play/say", "user0", body)
 
     async def click(self, handle: Any, action: str) -> None:
-        body = {"job": handle, "press": action, "key": uuid.uuid4().hex}
+        """As the page does: the job's buttons on its post, with where that post is."""
+        post = [p for p in self.w.posts.values() if p["job"] == handle][-1]
+        body = {"job": handle, "press": action, "channel": post["channel"]}
+        body |= {"thread": post["thread"], "key": uuid.uuid4().hex}
         await self.w.post("/play/press", "user0", body)
+
+    async def click_elsewhere(self, handle: Any, action: str) -> str:
+        """A press of the job's button sent from another channel; what the presser was told."""
+        job = await self.app.service.job(handle)
+        assert job is not None
+        other = next(c for c in (CHANNEL, "art") if c != job.channel)
+        body = {"job": handle, "press": action, "channel": other, "key": uuid.uuid4().hex}
+        _, said = await self.w.post("/play/press", "user0", body)
+        return str(said.get("said", ""))
 
     def roots(self) -> list[Any]:
         return [p["job"] for p in self.w.posts.values() if p["job"] and not p["thread"]]

@@ -129,6 +129,13 @@ async def test_bad_input_gets_a_clear_private_message(
         assert d.sandbox.calls == []
 
 
+def workspace(d: Any, platform: str) -> str:
+    """The ledger's key for the driver's workspace."""
+    return getattr(d, "workspace", None) or f"{platform}:" + (
+        d.w.slack.team_id if platform == "slack" else str(d.w.discord.guild_id)
+    )
+
+
 @pytest.mark.parametrize("platform", PLATFORMS)
 async def test_admin_settings_are_for_admins_only(
     platform: str, tmp_path: Path, monkeypatch
@@ -137,11 +144,24 @@ async def test_admin_settings_are_for_admins_only(
         assert "Nothing was changed" in await d.admin("quota daily 5", admin=False)
         assert "Daily limit set to 5" in await d.admin("quota daily 5", admin=True)
         assert "Monthly budget set to $20" in await d.admin("budget 20", admin=True)
-        ws = getattr(d, "workspace", None) or f"{platform}:" + (
-            d.w.slack.team_id if platform == "slack" else str(d.w.discord.guild_id)
-        )
-        limits = await d.app.quotas.get_limits(ws)
+        limits = await d.app.quotas.get_limits(workspace(d, platform))
         assert (limits.daily_images, limits.monthly_budget_usd) == (5, 20)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_huge_admin_numbers_are_refused_naming_the_limit(
+    platform: str, tmp_path: Path, monkeypatch
+) -> None:
+    """Issue 13.7: no traceback, HTTP 500 or silence — an answer naming the limit."""
+    async with bot(platform, tmp_path, monkeypatch) as d:
+        typed = [] if platform == "discord" else ["quota daily 1e30"]  # Discord: an integer
+        typed += ["quota daily 1000001"]  # option; its range is enforced by Discord too
+        for words in typed:
+            assert "at most 1,000,000 images" in await d.admin(words, admin=True)
+        for words in ("budget 1e300", "budget 1000000.5"):
+            assert "at most $1,000,000" in await d.admin(words, admin=True)
+        limits = await d.app.quotas.get_limits(workspace(d, platform))
+        assert limits == await d.app.quotas.get_limits("nobody:here")  # nothing changed
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -228,6 +248,27 @@ async def test_vary_and_upscale_add_versions(platform: str, tmp_path: Path, monk
         await d.click(sent.handle, "upscale")
         await done(d, sent.handle, 3)
         assert d.sandbox.calls[-1].body["generationConfig"]["imageConfig"]["imageSize"] == "4K"
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_a_button_pressed_in_another_channel_is_refused(
+    platform: str, tmp_path: Path, monkeypatch
+) -> None:
+    """Issue 13.6: a job's Vary / Upscale / Retry pressed in another channel of the same
+    workspace is refused privately there — no model called, nothing reserved or charged."""
+    async with bot(platform, tmp_path, monkeypatch) as d:
+        sent = await d.imagine("a fox")
+        await done(d, sent.handle)
+        for action in ("vary", "upscale", "retry"):
+            said = await d.click_elsewhere(sent.handle, action)
+            assert "belongs to an image in another channel" in said, said
+        await asyncio.sleep(0.3)
+        assert len(d.sandbox.calls) == 1
+        usage = await d.app.quotas.usage(workspace(d, platform))
+        assert (usage.images_today, usage.images_reserved, usage.in_flight) == (1, 0, 0)
+        await d.click(sent.handle, "vary")  # in its own channel it still works
+        await done(d, sent.handle, 2)
+        assert len(d.sandbox.calls) == 2
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
