@@ -3,12 +3,15 @@ platform, then settle the quota — or fail it, release the reservation and say 
 
     load the job → prepare (the workspace's settings) → its reservation
     → an image saved before a restart cut the run, or make a new one (router, session)
-    → sink.deliver → job delivered → quota.settle
+    → job delivering (the intent, recorded) → sink.deliver → job delivered → quota.settle
     (any failure: job failed, reservation released, sink.fail)
 
 Money is settled only after the person has the image: a job that was not
 delivered is not billed. Posting and recording a delivery are one step a
-shutdown does not cut in two (``aclose`` waits for it).
+shutdown does not cut in two (``aclose`` waits for it); a crash can, so the
+intent to post is recorded first, and a resumed run whose job has that record
+asks the platform (``sink.already_delivered``) before posting again: an image
+already in the thread is recorded and billed, not posted twice.
 """
 
 from __future__ import annotations
@@ -96,7 +99,12 @@ class JobWorker:
     ) -> None:
         try:
             async with asyncio.timeout(DELIVER_TIMEOUT_S):
-                await sink.deliver(job, reply)
+                if job.delivering is not None and await sink.already_delivered(job, reply):
+                    log.info("job %s: its image was posted before the restart", job.id)
+                else:
+                    version, model = reply.version, reply.model
+                    await self.jobs.mark_delivering(job.id, version=version, model=model)
+                    await sink.deliver(job, reply)
         except Exception as exc:
             log.error("job %s: delivery failed (%s); not billed", job.id, type(exc).__name__)
             failed = DeliveryFailed()
@@ -191,6 +199,11 @@ class Notifier:
         self._sinks = sinks
 
     async def job_resumed(self, job: Job) -> None:
+        """Said only of a job that must be made again: one whose image was made and was
+        being posted (``job.delivering``) may be in the thread already, else is about to."""
+        if job.delivering is not None:
+            log.info("job %s: resumed while delivering; no restart notice", job.id)
+            return
         if (sink := self._sinks.get(job.platform)) is not None:
             await sink.job_resumed(job)
 

@@ -18,6 +18,13 @@ options; JSON) and its reference images, stored in the content-addressed
 records the attempt log, the cost, the model, a result reference (e.g. thread
 key and version, or a blob sha) and an error code.
 
+Delivering is not one step a crash respects: the platform may have the image
+while the row still says running. So before posting, ``mark_delivering``
+records the intent in the payload (``payload.delivering``: version, model,
+when), and the image goes out under a name that carries the job's id
+(``image_name``). A run resumed with that record asks the platform whether the
+image is already there (``names_job``) before posting it again.
+
 Quota reservations carry the job's id, so restart recovery (bot.scheduler) can
 find what a crashed run left reserved (``Quotas.held_by``, ``Quotas.left_open``).
 """
@@ -80,6 +87,27 @@ class Job:
     @property
     def finished(self) -> bool:
         return self.state not in UNFINISHED
+
+    @property
+    def delivering(self) -> dict[str, Any] | None:
+        """What an earlier run was posting when it was cut off (None: it posted nothing)."""
+        found = self.payload.get("delivering")
+        return dict(found) if isinstance(found, dict) else None
+
+
+JOB_MARK = 12  # hex digits of the job id in an image's file name
+
+
+def image_name(job_id: str, version: int | None, extension: str) -> str:
+    """The file name a job's image is posted under, e.g. ``imagine-v2-3f2a9c0e1b4d.png``:
+    the job's id in it lets a resumed run find an earlier post of the same image."""
+    return f"imagine-v{version or 1}-{job_id[:JOB_MARK]}.{extension}"
+
+
+def names_job(filename: str, job_id: str) -> bool:
+    """True if ``filename`` is ``image_name`` of ``job_id`` (any version and extension)."""
+    stem = filename.rsplit(".", 1)[0]
+    return stem.startswith("imagine-v") and stem.endswith(f"-{job_id[:JOB_MARK]}")
 
 
 _COLUMNS = (
@@ -230,6 +258,17 @@ class JobStore:
         job = await self.get(job_id)
         assert job is not None  # jobs are never deleted
         return job
+
+    async def mark_delivering(self, job_id: str, *, version: int | None, model: str) -> bool:
+        """Record, before the image is posted, that it is about to be (``Job.delivering``):
+        a run that resumes the job then looks for the post before posting again."""
+        record = {"version": version, "model": model, "at": self._now()}
+        changed = await self._store.execute(
+            "UPDATE jobs SET payload = json_set(payload, '$.delivering', json(?))"
+            " WHERE id = ? AND state = 'running'",
+            (json.dumps(record), job_id),
+        )
+        return changed > 0
 
     # -- state changes: one conditional UPDATE each; False if the job was not in the old state
     async def mark_running(self, job_id: str) -> bool:

@@ -70,11 +70,21 @@ class JobSink(Protocol):
     and after a restart ``job_resumed`` / ``job_failed`` (the runner's
     ``JobNotifier``). ``deliver`` raising means the person did not get the image:
     the job fails and nothing is billed. The others are best effort.
+
+    ``deliver`` posts the image under ``bot.jobs.image_name`` (the job's id in the
+    file name). A run that resumes a job an earlier run was delivering when it was
+    cut off calls ``already_delivered`` first: look for that earlier post
+    (``bot.jobs.names_job``); if it is there, bring the status message up to date
+    as ``deliver`` would, without posting the image again, and return True; if
+    not, False (``deliver`` follows). Raising: the platform could not say (the
+    job then fails unbilled, as for a failed ``deliver``).
     """
 
     async def progress(self, job: Job, event: Progress) -> None: ...
 
     async def deliver(self, job: Job, reply: Reply) -> None: ...
+
+    async def already_delivered(self, job: Job, reply: Reply) -> bool: ...
 
     async def fail(self, job: Job, error: UserError) -> None: ...
 

@@ -128,6 +128,10 @@ class CliSink:
             raise
         self.outcomes[job.id] = Saved(path, reply)
 
+    async def already_delivered(self, job: Job, reply: Reply) -> bool:
+        """Never: the CLI resumes no job (one it left cut off is failed by the bot)."""
+        return False
+
     async def fail(self, job: Job, error: UserError) -> None:
         self.outcomes.setdefault(job.id, Failed(error))  # deliver's own words come first
 

@@ -17,6 +17,11 @@ count the invoker's Nitro, which uploads under the bot's own token don't get
 (after the 15 minutes, after a restart, for buttons and thread edits), so if
 Discord refuses the file as too large (413), it is fitted once more to what the
 bot itself may upload there (``bot_upload_limit``) and sent again.
+
+The image's file name carries the job's id (``bot.jobs.image_name``): a run that
+resumes a job cut off while posting reads the status message (and, should that
+have been replaced by a new post, the bot's messages after it) for a file of
+that job before posting again.
 """
 
 from __future__ import annotations
@@ -32,13 +37,14 @@ import discord
 from adapters.discord import embeds
 from adapters.discord.fit import fit_upload
 from bot.commands import Reply
-from bot.jobs import Job
+from bot.jobs import Job, image_name, names_job
 from bot.messages import JOB_RESUMED, UserError, job_interrupted
 from bot.progress import Progress, Stage
 
 log = logging.getLogger(__name__)
 
 THREAD_TIMEOUT_S = 15.0
+LOOK_BACK = 50  # messages after the status message read for an image posted anew
 NO_PINGS = discord.AllowedMentions.none()
 
 
@@ -67,7 +73,6 @@ class DiscordSink:
         await self._edit(job, embed=embed)
 
     async def deliver(self, job: Job, reply: Reply) -> None:
-        extra = _extra(job)
         limits = self.upload_limits(job)
         for n, limit in enumerate(limits, 1):
             try:
@@ -77,6 +82,29 @@ class DiscordSink:
                 if exc.status != 413 or n == len(limits):
                     raise
                 log.info("job %s: image refused as too large; fitting to %s", job.id, limits[n])
+        await self._after_image(job, reply)
+
+    async def already_delivered(self, job: Job, reply: Reply) -> bool:
+        """Did a run a crash cut off post this job's image (into the status message, or
+        anew after it)? Then only what follows the image is done: the thread for edits."""
+        extra = _extra(job)
+        channel = self.client.get_partial_messageable(int(extra["where"]))
+        status = int(extra["message"])
+        try:
+            if _shows_job(await channel.fetch_message(status), job):
+                await self._after_image(job, reply)
+                return True
+        except discord.NotFound:
+            log.info("job %s: status message gone; looking after it", job.id)
+        me = self.client.user.id if self.client.user else self.client.application_id
+        async for message in channel.history(limit=LOOK_BACK, after=discord.Object(status)):
+            if message.author.id == me and _shows_job(message, job):
+                await self._after_image(job, reply)
+                return True
+        return False
+
+    async def _after_image(self, job: Job, reply: Reply) -> None:
+        extra = _extra(job)
         if job.kind == "imagine" and not extra.get("dm"):  # the image is out: best effort
             try:
                 async with asyncio.timeout(THREAD_TIMEOUT_S):
@@ -163,7 +191,7 @@ class DiscordSink:
     async def _show_image(self, job: Job, reply: Reply, limit: int) -> None:
         """The status message becomes the image (fitted to ``limit``), its embed and buttons."""
         fitted = await asyncio.to_thread(fit_upload, reply.image, reply.mime_type, limit)
-        name = f"imagine-v{reply.version or 1}.{fitted.filename_ext}"
+        name = image_name(job.id, reply.version, fitted.filename_ext)
         notes = [fitted.note] if fitted.note else []
         embed = embeds.done_embed(
             prompt=job.payload["prompt"], user_id=job.user, reply=reply, filename=name, notes=notes
@@ -188,6 +216,10 @@ class DiscordSink:
             log.info("job %s: no new thread (%s)", job.id, exc.code)
             found = channel.guild.get_thread(int(job.thread))
             return found
+
+
+def _shows_job(message: discord.Message, job: Job) -> bool:
+    return any(names_job(a.filename, job.id) for a in message.attachments)
 
 
 def _rewind(files: list[discord.File]) -> None:

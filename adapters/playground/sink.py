@@ -89,6 +89,11 @@ class PlaygroundSink:
             error=False,
         )
 
+    async def already_delivered(self, job: Job, reply: Reply) -> bool:
+        """Never: ``deliver`` draws the image into the job's status message, so drawing
+        it again after a restart shows it once all the same."""
+        return False
+
     async def fail(self, job: Job, error: UserError) -> None:
         self._status(job, state=error.message, error=True, buttons=error.retryable)
 

@@ -10,6 +10,10 @@ Images go to Slack only as files (``files_upload_v2``), never in image blocks.
 Slack shows a file inline only if it is a PNG, JPEG or GIF (the same types
 image blocks accept), so any other type a model returns — WebP above all — is
 converted to PNG first (``images.for_slack``), with a matching file name.
+
+The file's name carries the job's id (``bot.jobs.image_name``), so a run that
+resumes a job cut off while posting looks in the thread (``conversations.replies``,
+from the job's status message on) for a file of that job before posting again.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ from adapters.slack import blocks
 from adapters.slack.images import for_slack
 from bot.commands import Reply
 from bot.intake import Placed
-from bot.jobs import Job
+from bot.jobs import Job, image_name, names_job
 from bot.messages import JOB_RESUMED, UserError, job_interrupted
 from bot.progress import Progress, Stage
 
 log = logging.getLogger(__name__)
+
+REPLIES_PAGE = 15  # conversations.replies' most per page for apps outside the Marketplace
+REPLIES_PAGES = 20  # pages read looking for an earlier post, at most
 
 
 def status_ts(job: Job) -> str:
@@ -93,10 +100,42 @@ class SlackSink:
             channel=job.channel,
             thread_ts=job.thread,
             file=data,
-            filename=f"imagine-v{version}.{extension}",
+            filename=image_name(job.id, version, extension),
             title=job.payload["prompt"][:200],
             initial_comment=blocks.image_comment(reply),
         )
+        await self._show_done(job, reply)
+
+    async def already_delivered(self, job: Job, reply: Reply) -> bool:
+        """Is a file of this job in its thread (posted by a run a crash cut off)? Then
+        only the final status is drawn."""
+        if not await self._posted_in_thread(job):
+            return False
+        await self._show_done(job, reply)
+        return True
+
+    async def _posted_in_thread(self, job: Job) -> bool:
+        cursor: str | None = None
+        for _ in range(REPLIES_PAGES):
+            page = await self.client.conversations_replies(
+                channel=job.channel,
+                ts=job.thread,
+                oldest=status_ts(job),
+                inclusive=True,
+                limit=REPLIES_PAGE,
+                cursor=cursor,
+            )
+            for message in page.get("messages") or []:
+                for file in message.get("files") or []:
+                    if names_job(str(file.get("name") or ""), job.id):
+                        return True
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not page.get("has_more") or not cursor:
+                return False
+        log.warning("job %s: thread too long to search for an earlier post", job.id)
+        return False
+
+    async def _show_done(self, job: Job, reply: Reply) -> None:
         text, body = blocks.done_blocks(
             prompt=job.payload["prompt"], user=job.user, job_id=job.id, reply=reply
         )

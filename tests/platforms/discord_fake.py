@@ -326,6 +326,14 @@ class FakeDiscord:
         """Jump past the 15 minutes: the interaction webhook answers 401 code 50027."""
         self.interactions.by_token[interaction_token].expired = True
 
+    def answer_late(self, route: str, seconds: float) -> None:
+        """Answer requests that carry files and match ``route`` ("METHOD /path-glob", as
+        ``rate_limit_next``) ``seconds`` late: each takes effect at once, its answer
+        waits (0: on time again)."""
+        self.wire.late = [(p, t) for p, t in self.wire.late if p != route]
+        if seconds > 0:
+            self.wire.late.append((route, seconds))
+
     def rate_limit_next(
         self,
         route: str,

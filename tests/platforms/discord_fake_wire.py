@@ -3,6 +3,7 @@ bot-token auth, injected 429s and message-body validation."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -115,6 +116,7 @@ class Wire:
         self.token = token
         self.calls: list[FakeCall] = []
         self.rules: list[RateLimitRule] = []
+        self.late: list[tuple[str, float]] = []  # ("METHOD /path-glob", seconds): uploads
         self._on_change = on_change
 
     def rate_limit_next(
@@ -163,6 +165,10 @@ class Wire:
             response = ApiError(exc.status, 0, f"{exc.status}: {exc.reason}").response()
         call.status = response.status
         self._on_change()
+        route = f"{call.method} {call.path}"
+        late = next((t for p, t in self.late if call.files and fnmatchcase(route, p)), 0)
+        if late:
+            await asyncio.sleep(late)  # done already; only the answer is late
         return response
 
 

@@ -19,6 +19,7 @@ Close Socket Mode clients before the fake.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -114,6 +115,8 @@ class FakeSlack(SlackSends):
         if token is None and not is_json and isinstance(body_token, str):
             token = body_token
         reply = self.call(request.match_info["method"], args, token)
+        if late := self.late.get(request.match_info["method"]):
+            await asyncio.sleep(late)  # done already; only the answer is late
         return _json(reply.status, reply.body, reply.headers)
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -126,6 +129,8 @@ class FakeSlack(SlackSends):
             return web.Response(status=404, text="Not Found")
         stored.data = data
         self.touch()
+        if late := self.late.get("upload"):
+            await asyncio.sleep(late)
         return web.Response(text=f"OK - {len(data)}")  # text/plain, as files.slack.com
 
     async def _download(self, request: web.Request) -> web.Response:

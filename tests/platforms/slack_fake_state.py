@@ -69,6 +69,7 @@ class SlackState:
         self.acks: dict[str, Json] = {}  # envelope_id -> what the Socket Mode client sent back
         self.downloads: list[tuple[str, bool]] = []  # (file_id, had the bot token)
         self._failures: defaultdict[str, deque[Failure]] = defaultdict(deque)
+        self.late: dict[str, float] = {}  # method (or "upload") -> seconds its answer waits
         self._changed = asyncio.Event()
         self._clock = 1_700_000_000_000_000  # microseconds; ts strings are derived from it
         self._ids = 0
@@ -100,6 +101,11 @@ class SlackState:
         ``method`` may also be ``"upload"`` (raw upload URL) or ``"response_url"``."""
         code = status if status is not None else (429 if error == "ratelimited" else 200)
         self._failures[method].append(Failure(error, code, retry_after if code == 429 else None))
+
+    def answer_late(self, method: str, seconds: float) -> None:
+        """Answer ``method`` (or ``"upload"``, the raw upload URL) ``seconds`` late: the
+        call takes effect at once, its answer waits (0: on time again)."""
+        self.late[method] = seconds
 
     def add_file(self, data: bytes, mime: str, name: str, *, user: str = "U0FAKEUSER1") -> Json:
         """A file a user uploaded; its ``url_private`` needs the bot token to download."""
@@ -338,10 +344,22 @@ class SlackState:
         return {"ok": True, "user": user_object(self.ws, user_id, self.users.get(user_id, {}))}
 
     def _replies(self, args: Json) -> Json:
+        """The parent, then its replies from ``oldest`` (``inclusive``), ``limit`` a page
+        (Slack's cap for apps outside the Marketplace: 15), paged by ``cursor``."""
         thread = self.thread(str(args.get("channel") or ""), str(args.get("ts") or ""))
         if not thread:
             raise ApiError("thread_not_found")
-        return {"ok": True, "messages": copy.deepcopy(thread), "has_more": False}
+        parent, replies = thread[0], thread[1:]
+        oldest = float(args.get("oldest") or 0)
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        replies = [m for m in replies if (float(m["ts"]) - oldest) >= (0 if inclusive else 1e-7)]
+        limit = min(int(args.get("limit") or 15), 15)
+        start = int(args.get("cursor") or 0)
+        page = ([parent] if start == 0 else []) + replies[start : start + limit]
+        more = start + limit < len(replies)
+        body: Json = {"ok": True, "messages": copy.deepcopy(page), "has_more": more}
+        body["response_metadata"] = {"next_cursor": str(start + limit) if more else ""}
+        return body
 
     def _get_upload_url(self, args: Json) -> Json:
         filename, length = str(args.get("filename") or ""), str(args.get("length") or "")

@@ -5,6 +5,7 @@ slack-sdk against the fake Slack, whose image blocks refuse a WebP file."""
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,8 @@ async def test_a_webp_from_a_model_arrives_as_a_png(
         await w.imagine("a red fox")
         (uploaded,) = await w.image_in_thread((await w.root())["ts"])
         assert uploaded.data.startswith(b"\x89PNG\r\n\x1a\n")
-        assert (uploaded.name, uploaded.mimetype) == ("imagine-v1.png", "image/png")
+        assert re.fullmatch(r"imagine-v1-[0-9a-f]{12}\.png", uploaded.name)  # the job's id in it
+        assert uploaded.mimetype == "image/png"
         with Image.open(io.BytesIO(uploaded.data)) as shown:
             assert shown.format == "PNG" and shown.mode == "RGBA"
             assert shown.tobytes() == original.tobytes()  # the same pixels, alpha kept
