@@ -69,6 +69,10 @@ INPUT = {
     "`quota daily 100` or `budget 50`.",
     "no_capable_model": "No configured model can do {detail}. Try fewer reference images.",
     "job_gone": "That image is no longer available.",
+    "incomplete_request": "That request reached me incomplete, so I couldn't act on it — "
+    "nothing was queued or charged. Please try again.",
+    "bad_attachment": "I couldn't read the files attached to that message, so nothing was "
+    "queued or charged. Please attach them again.",
 }
 
 QUEUED_IN_THREAD = "{state} — the image will appear in the thread."
