@@ -75,6 +75,10 @@ INPUT = {
     "job_gone": "That image is no longer available.",
     "button_elsewhere": "That button belongs to an image in another channel, so nothing was "
     "made or charged. Use the buttons on the image's own message.",
+    "incomplete_request": "That request reached me incomplete, so I couldn't act on it — "
+    "nothing was queued or charged. Please try again.",
+    "bad_attachment": "I couldn't read the files attached to that message, so nothing was "
+    "queued or charged. Please attach them again.",
 }
 
 QUEUED_IN_THREAD = "{state} — the image will appear in the thread."

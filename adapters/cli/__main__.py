@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -30,6 +29,7 @@ from adapters.cli.commands import EXIT_FAILED, EXIT_USAGE, Output, Wiring, imagi
 from adapters.cli.doctor import doctor
 from adapters.cli.models import models
 from adapters.cli.usage import usage
+from adapters.logs import setup_logging
 from bot.config import Settings
 from bot.domain import SIZES
 from bot.errors import ConfigError
@@ -140,13 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
     except ValidationError as exc:
         return _config_error(args, _invalid(exc), EXIT_USAGE)
-    logging.basicConfig(
-        level=settings.imagine_log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "httpx2", "google_genai", "openai"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(settings)
     try:
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:

@@ -1,7 +1,9 @@
 """The Slack platform: one ``AsyncApp`` with the bot's listeners, reached either
 over **Socket Mode** (``SLACK_APP_TOKEN`` set: no public URL needed) or over
 **HTTP** at ``/slack/events`` on the bot's own web server (``SLACK_SIGNING_SECRET``
-verifies every request; a bad or stale signature gets 401).
+verifies every request before its body is read: a missing, bad or stale signature
+gets 401, a signed body that cannot be read 400 — ``http_events.py``; a payload
+missing what a listener needs is answered in ``payloads.py``).
 
 Built in two steps (see ``adapters/app.py``): ``build_slack`` makes the client and
 its sink, which the service is given; ``attach`` then registers the listeners
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 import aiohttp
 import yarl
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -25,7 +27,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.parts import Parts
 from adapters.slack.commands import Commands
+from adapters.slack.http_events import read_signed
 from adapters.slack.listeners import Listeners
+from adapters.slack.payloads import Screen
 from adapters.slack.settings import SlackSettings
 from adapters.slack.sink import SlackSink
 
@@ -60,9 +64,13 @@ class SlackPlatform:
         if self.socket_mode:
             return
 
+        secret = self.settings.signing_secret or ""  # HTTP mode: ``check`` made sure it is set
+
         async def events(request: web.Request) -> web.StreamResponse:
-            response = await self.bolt.async_dispatch(await to_bolt_request(request))
-            return await to_aiohttp_response(response)
+            bolt_request = await read_signed(request, secret)
+            if isinstance(bolt_request, web.Response):
+                return bolt_request
+            return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
 
         web_app.router.add_post(EVENTS_PATH, events)
 
@@ -98,6 +106,7 @@ def build_slack(settings: SlackSettings) -> SlackPlatform:
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
+    bolt.use(Screen())  # malformed payloads are answered before any listener is matched
     return SlackPlatform(settings, bolt, SlackSink(client), http)
 
 

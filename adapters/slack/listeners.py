@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
+from adapters.slack.payloads import attached_files
 from adapters.slack.sink import SlackPlacer, status_ts
 from bot.commands import Requester
 from bot.errors import InputError
@@ -187,12 +188,18 @@ class Listeners:
             )
         return QUEUED_IN_THREAD.format(state=state)
 
-    async def _downloads(self, files: list[dict[str, Any]]) -> tuple[tuple[str, bytes], ...]:
+    async def _downloads(self, files: Any) -> tuple[tuple[str, bytes], ...]:
         """Attached files, fetched with the bot token (Slack's url_private needs it) —
-        from Slack's own file host only, and never more than the size limit."""
+        from Slack's own file host only, and never more than the size limit. Files
+        that are not file objects: InputError, which the requester is told."""
+        try:
+            checked = attached_files(files)
+        except InputError as exc:
+            log.warning("Slack: a thread message's files could not be read (%s)", exc.detail)
+            raise
         out = []
         headers = {"Authorization": f"Bearer {self.token}"}
-        for f in files:
+        for f in checked:
             name = str(f.get("name") or "file")
             if int(f.get("size") or 0) > MAX_REFERENCE_BYTES:
                 raise InputError("reference_too_large", name)
