@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import yarl
@@ -40,6 +40,7 @@ from bot.intake import (
     Refused,
     ThreadMessage,
 )
+from bot.jobs import Job
 from bot.messages import ALREADY_ON_IT, QUEUED_IN_THREAD, queued_state, user_error
 from bot.options import parse
 from bot.service import ImagineService
@@ -57,22 +58,41 @@ CANT_POST = {
 }
 ACK_WITHIN_S = 2.0  # Slack wants the ack within 3 s
 PRESSES = {blocks.RETRY: Press.RETRY, blocks.VARY: Press.VARY, blocks.UPSCALE: Press.UPSCALE}
+T = TypeVar("T")
 
 
-async def ack_within(ack: Any, respond: Any, work: Awaitable[Any]) -> None:
-    """Ack with ``work``'s answer (words, or ``{"text", "blocks"}``) if it comes in
-    time; else ack at once and send the answer, seen by the requester alone, through
-    the response URL when it comes."""
+def _as_is(answer: Any) -> Any:
+    return answer
+
+
+async def ack_within(
+    ack: Any, respond: Any, work: Awaitable[T], say: Callable[[T], Any] = _as_is
+) -> T:
+    """Ack with ``work``'s answer (``say(answer)``: words, or ``{"text", "blocks"}``) if
+    it comes in time; else ack at once and send it, seen by the requester alone,
+    through the response URL when it comes. Returns the answer."""
     task = asyncio.ensure_future(work)
     done, _ = await asyncio.wait([task], timeout=ACK_WITHIN_S)
     if not done:
         await ack("Working on it…")
     answer = await task
-    fields = answer if isinstance(answer, dict) else {"text": answer}
+    said = say(answer)
+    fields = said if isinstance(said, dict) else {"text": said}
     if done:
         await ack(**fields)
     else:
         await respond(**fields, response_type="ephemeral", replace_original=False)
+    return answer
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What became of a request: words for the requester (None: nothing to say), and
+    a job queued behind others, whose message is told its place once they are answered."""
+
+    words: str | None
+    behind: Job | None = None
+    place: int | None = None  # its place when it was queued
 
 
 @dataclass
@@ -107,7 +127,8 @@ class Listeners:
             aspect=parsed.aspect,
             size=parsed.size,
         )
-        await ack_within(ack, respond, self._take(client, intake))
+        taken = await ack_within(ack, respond, self._take(client, intake), lambda t: t.words)
+        await self._show_place(client, taken)
 
     # -- a message in a job's thread: the next edit ------------------------------
     async def message(
@@ -131,9 +152,10 @@ class Listeners:
             key=f"event:{body.get('event_id')}",
             attachments=(lambda: self._downloads(files)) if files else None,
         )
-        said = await self._take(client, intake)
-        if said is not None and not said.startswith("Queued"):
-            await self._tell(client, channel, user, thread, said)
+        taken = await self._take(client, intake)
+        await self._show_place(client, taken)
+        if taken.words is not None and not taken.words.startswith("Queued"):
+            await self._tell(client, channel, user, thread, taken.words)
 
     async def mention(self) -> None:
         """Mentions arrive as ``message`` events too; this listener just marks them handled."""
@@ -157,36 +179,45 @@ class Listeners:
             channel=channel,
             thread=thread or None,
         )
-        said = await self._take(client, intake)
-        if said is not None and not said.startswith("Queued"):
-            await self._tell(client, channel, user, thread, said)
+        taken = await self._take(client, intake)
+        await self._show_place(client, taken)
+        if taken.words is not None and not taken.words.startswith("Queued"):
+            await self._tell(client, channel, user, thread, taken.words)
 
     # -- shared ----------------------------------------------------------------
-    async def _take(self, client: AsyncWebClient, intake: Intake) -> str | None:
-        """Hand the request to the service; what to tell the requester (None: nothing)."""
+    async def _take(self, client: AsyncWebClient, intake: Intake) -> Taken:
+        """Hand the request to the service; what became of it."""
         try:
             answer = await self.service.take(intake, SlackPlacer(client))
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             log.warning("could not post the job's message (%s)", error)
-            return CANT_POST.get(error, SLACK_TROUBLE)
+            return Taken(CANT_POST.get(error, SLACK_TROUBLE))
         except Exception as exc:
             log.error("could not queue a job (%s)", type(exc).__name__, exc_info=exc)
-            return user_error(exc).message
+            return Taken(user_error(exc).message)
         if isinstance(answer, Refused):
-            return answer.words
+            return Taken(answer.words)
         if isinstance(answer, NotForUs):
-            return None
+            return Taken(None)
         if isinstance(answer, AlreadyQueued):  # Slack delivered this again
-            return ALREADY_ON_IT
-        state = queued_state(answer.position)
-        job = answer.job
-        if answer.position and answer.position > 1 and self.service.position(job.id):
-            text, body = blocks.job_blocks(prompt=job.payload["prompt"], user=job.user, state=state)
-            await _quietly(
-                client.chat_update(channel=job.channel, ts=status_ts(job), text=text, blocks=body)
-            )
-        return QUEUED_IN_THREAD.format(state=state)
+            return Taken(ALREADY_ON_IT)
+        words = QUEUED_IN_THREAD.format(state=queued_state(answer.position))
+        if not answer.position or answer.position < 2:
+            return Taken(words)
+        return Taken(words, answer.job, answer.position)
+
+    async def _show_place(self, client: AsyncWebClient, taken: Taken) -> None:
+        """The job's message says its place in the queue, if it is still waiting: done
+        after the requester is answered (``ack``), so Slack's answer never waits on it."""
+        job = taken.behind
+        if job is None or not self.service.position(job.id):
+            return
+        state = queued_state(taken.place)
+        text, body = blocks.job_blocks(prompt=job.payload["prompt"], user=job.user, state=state)
+        await _quietly(
+            client.chat_update(channel=job.channel, ts=status_ts(job), text=text, blocks=body)
+        )
 
     async def _downloads(self, files: Any) -> tuple[tuple[str, bytes], ...]:
         """Attached files, fetched with the bot token (Slack's url_private needs it) —

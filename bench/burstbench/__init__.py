@@ -1,0 +1,1 @@
+"""The burst / sustained load benchmark for the Slack ack path (``bench/burst_bench.py``)."""
