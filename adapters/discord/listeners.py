@@ -20,6 +20,7 @@ limit stored on the job that the reply answers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -51,6 +52,10 @@ from bot.validate import MAX_REFERENCE_BYTES
 
 log = logging.getLogger(__name__)
 
+CANT_POST_HERE = (
+    "I don't have permission to post here, so nothing was queued or charged — ask a server "
+    "admin to let me Send Messages (and Send Messages in Threads) in this channel."
+)
 ACK_WITHIN_S = 2.0  # Discord wants an interaction answered within 3 s
 PRESSES = {embeds.RETRY: Press.RETRY, embeds.VARY: Press.VARY, embeds.UPSCALE: Press.UPSCALE}
 ASPECTS = ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9"]
@@ -126,7 +131,14 @@ class ImagineCog(commands.Cog):
         guild = message.guild
         limit = (lambda: _given(guild.filesize_limit)) if guild else lambda: self._dm_limit(message)
         placer = ChannelPlacer(ch, limit=limit, dm=guild is None)
-        answer = await self.service.take(intake, placer)
+        try:
+            answer = await self.service.take(intake, placer)
+        except Exception as exc:  # e.g. no permission to post in this thread
+            log.warning("could not queue a thread message's job (%s)", type(exc).__name__)
+            said = CANT_POST_HERE if isinstance(exc, discord.Forbidden) else user_error(exc).message
+            with contextlib.suppress(discord.HTTPException):
+                await message.reply(said, mention_author=False, allowed_mentions=NO_PINGS)
+            return
         if isinstance(answer, Refused):
             await message.reply(answer.words, mention_author=False, allowed_mentions=NO_PINGS)
         elif isinstance(answer, Queued) and answer.position and answer.position > 1:

@@ -46,7 +46,7 @@ from tests.platforms.discord_fake_types import (
     Json,
     Upload,
 )
-from tests.platforms.discord_fake_wire import API_PREFIX, FakeCall, Wire
+from tests.platforms.discord_fake_wire import API_PREFIX, ApiError, FakeCall, Wire
 
 T = TypeVar("T")
 
@@ -333,6 +333,11 @@ class FakeDiscord:
         self.wire.late = [(p, t) for p, t in self.wire.late if p != route]
         if seconds > 0:
             self.wire.late.append((route, seconds))
+
+    def refuse_next(self, route: str, *, times: int = 1) -> None:
+        """Answer the next ``times`` requests matching ``route`` with Discord's 403 for a
+        bot that lacks a permission there (code 50013, "Missing Permissions")."""
+        self.wire.refuse_next(route, ApiError(403, 50013, "Missing Permissions"), times=times)
 
     def rate_limit_next(
         self,

@@ -117,7 +117,18 @@ class Wire:
         self.calls: list[FakeCall] = []
         self.rules: list[RateLimitRule] = []
         self.late: list[tuple[str, float]] = []  # ("METHOD /path-glob", seconds): uploads
+        self.refusals: list[list[Any]] = []  # ["METHOD /path-glob", ApiError, times left]
         self._on_change = on_change
+
+    def refuse_next(self, route: str, error: ApiError, *, times: int) -> None:
+        self.refusals.append([route, error, times])
+
+    def _take_refusal(self, call: FakeCall) -> ApiError | None:
+        for rule in self.refusals:
+            if rule[2] > 0 and fnmatchcase(f"{call.method} {call.path}", rule[0]):
+                rule[2] -= 1
+                return rule[1]  # type: ignore[no-any-return]
+        return None
 
     def rate_limit_next(
         self, route: str, retry_after: float, *, times: int, is_global: bool, via: bool
@@ -147,8 +158,11 @@ class Wire:
             call.files = list(uploads.values())
             request[BODY], request[UPLOADS] = call.json, uploads
             rule = self._take_rule(call)
+            refused = self._take_refusal(call)
             if rule is not None:
                 response: web.StreamResponse = rule.response()
+            elif refused is not None:
+                response = refused.response()
             elif (
                 api
                 and self._needs_bot_auth(call.path)

@@ -153,3 +153,28 @@ async def test_a_refused_imagine_never_shows_in_the_channel(tmp_path: Path, monk
         await asyncio.sleep(0.3)
         assert [c["type"] for c in said] == [4]  # a message, not a deferral
         assert said[0]["data"]["flags"] & 64 and "limit is reached" in said[0]["data"]["content"]
+
+
+async def test_a_thread_edit_the_bot_cannot_post_is_answered_not_dropped(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Discord refuses the edit's status message (403 Missing Permissions): the person is
+    told in words, nothing is queued or charged, and no traceback reaches the log."""
+    async with discord_world(tmp_path, monkeypatch) as w:
+        msg = await w.finished(await w.discord.slash("imagine", {"prompt": "a fox"}))
+        thread = int(msg["id"])
+        await w.discord.wait_for(lambda: w.discord.store.channel(thread))
+        w.discord.refuse_next(f"POST /channels/{thread}/messages")
+        await w.discord.user_message(thread, "make it blue")
+        said = await w.discord.wait_for(
+            lambda: (
+                [m for m in w.discord.messages(thread) if "permission" in (m.get("content") or "")]
+                or None
+            )
+        )
+        assert "nothing was queued or charged" in said[0]["content"]
+        await asyncio.sleep(0.3)
+        assert len(w.sandbox.calls) == 1
+        assert w.app is not None
+        usage = await w.app.quotas.usage(f"discord:{w.discord.guild_id}")
+        assert usage.images_today == 1 and usage.images_reserved == 0
