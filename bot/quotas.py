@@ -23,6 +23,8 @@ limiter keeps wall-clock time; the periods follow the injected clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -138,7 +140,11 @@ class Quotas:
                 raise ConfigError(f"IMAGINE_USER_RATE: {user_rate!r} is not a rate") from exc
         self._rate_storage = MemoryStorage()
         self._limiter = MovingWindowRateLimiter(self._rate_storage)
-        self._gate = asyncio.Lock()  # rate test → ledger → rate hit, one caller at a time
+        # rate test → ledger → rate hit, one caller at a time per person (only with a rate:
+        # people's reservations never wait on each other; the store batches their commits)
+        self._gates: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def aclose(self) -> None:
         """Stop the rate limiter's expiry task (the ledger itself is in the store)."""
@@ -198,7 +204,7 @@ class Quotas:
         estimate = to_micros(estimate_usd)
         if estimate < 0:
             raise ValueError("estimate_usd must not be negative")
-        async with self._gate:
+        async with self._gate(workspace, user):
             try:
                 if self._rate and not await self._limiter.test(self._rate, workspace, user):
                     stats = await self._limiter.get_window_stats(self._rate, workspace, user)
@@ -215,6 +221,14 @@ class Quotas:
             if self._rate:
                 await self._limiter.hit(self._rate, workspace, user)
         return Reservation(rid, workspace, user, estimate / MICRO, job_id)
+
+    def _gate(self, workspace: str, user: str) -> asyncio.Lock | contextlib.nullcontext[None]:
+        if not self._rate:
+            return contextlib.nullcontext()
+        gate = self._gates.get((workspace, user))
+        if gate is None:
+            gate = self._gates[(workspace, user)] = asyncio.Lock()
+        return gate
 
     async def _reserve(self, workspace: str, user: str, estimate: int, job_id: str | None) -> int:
         now = self._now()
