@@ -21,7 +21,7 @@ from bot.errors import (
     SafetyBlocked,
     ShuttingDown,
 )
-from bot.validate import one_line
+from bot.text import one_line
 
 WHY = {
     "overloaded": "is overloaded (503)",

@@ -9,7 +9,6 @@ whole image within the limits is decided by decoding it (``check_references``, w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -17,14 +16,11 @@ from bot.catalog import parse_aspect
 from bot.domain import SIZES, GenerationRequest, ImageInput, ImageProblem
 from bot.errors import InputError
 from bot.ports import ImageInspector
+from bot.text import clean_text, one_line
 
 MAX_PROMPT_CHARS = 4000
 MAX_REFERENCE_BYTES = 10 * 1024 * 1024
 MAX_REFERENCES = 14
-MAX_NAME_CHARS = 80  # a reference's file name, as quoted back in a refusal
-
-# C0 controls but tab and newline, DEL, C1 controls (the Unicode category Cc).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -42,19 +38,6 @@ def sniff_image(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return None
-
-
-def clean_text(text: str) -> str:
-    """``text`` without control characters: CR LF and a lone CR become LF; newlines and
-    tabs stay, everything else in Unicode's Cc category (ESC, BEL, DEL, NUL …) goes."""
-    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-
-
-def one_line(text: str, limit: int = MAX_NAME_CHARS) -> str:
-    """Something a person typed, fit to quote back: one line, no control characters,
-    at most ``limit`` characters."""
-    out = " ".join(clean_text(text).split())
-    return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
 def clean_name(name: str) -> str:
