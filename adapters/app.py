@@ -32,6 +32,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 
+from adapters.imaging import PillowInspector
 from adapters.metrics import PromMeter, metrics_mount
 from adapters.parts import Parts
 from adapters.platforms import chosen_platforms, open_platforms
@@ -79,6 +80,7 @@ class _Core:
     sessions: SessionStore
     guilds: GuildSettings
     warnings: list[str]
+    images: PillowInspector
     meter: Meter | None = None
 
 
@@ -95,7 +97,8 @@ async def _open_core(
         meter=meter,
     )
     stack.push_async_callback(quotas.aclose)
-    router, warnings = build_router(settings, meter=meter)
+    images = PillowInspector(settings.image_limits)  # references and models' images alike
+    router, warnings = build_router(settings, meter=meter, images=images)
     stack.push_async_callback(router.aclose)
     stored = await stored_aliases(store, settings.catalog, date.today())
     warnings += stored.values()
@@ -111,7 +114,7 @@ async def _open_core(
         usable_model=lambda m: m in {r.model.id for r in router.routes},
         resolve=router.resolve,
     )
-    return _Core(store, quotas, router, sessions, guilds, warnings, meter)
+    return _Core(store, quotas, router, sessions, guilds, warnings, images, meter)
 
 
 def _open_service(
@@ -128,6 +131,7 @@ def _open_service(
         router=core.router,
         quotas=core.quotas,
         sessions=core.sessions,
+        images=core.images,
         guilds=core.guilds,
         sinks=sinks,
         concurrency=settings.imagine_workers,

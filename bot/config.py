@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import bounds
 from bot.catalog import Catalog, load_catalog
+from bot.domain import ImageLimits
 
 
 class Settings(BaseSettings):
@@ -47,6 +48,11 @@ class Settings(BaseSettings):
     imagine_max_history_mb: float = Field(
         default=14.0, gt=0, le=bounds.MAX_HISTORY_MB, allow_inf_nan=False
     )
+    # every image taken in (a reference) or accepted from a model, decoded once: bytes as
+    # sent, pixels once decoded (a bigger one: the reference is refused, the model's answer
+    # counts as no image and the next model is tried)
+    imagine_max_image_mb: float = Field(default=20.0, gt=0, le=1024, allow_inf_nan=False)
+    imagine_max_image_pixels: int = Field(default=40_000_000, gt=0, le=1_000_000_000)
     imagine_log_level: str = "INFO"
     imagine_http_host: str = "127.0.0.1"  # the bot's web server: /healthz, /slack/events
     imagine_http_port: int = Field(default=8080, ge=0, le=65535)
@@ -69,6 +75,13 @@ class Settings(BaseSettings):
     @property
     def admin_users(self) -> frozenset[str]:
         return frozenset(u.strip() for u in self.imagine_admin_users.split(",") if u.strip())
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(
+            max_bytes=int(self.imagine_max_image_mb * 1024 * 1024),
+            max_pixels=self.imagine_max_image_pixels,
+        )
 
     @property
     def database_url(self) -> str:

@@ -39,6 +39,33 @@ class ImageInput:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageLimits:
+    """The largest image the bot takes in (a reference) or accepts from a model: bytes as
+    sent, pixels once decoded (width × height)."""
+
+    max_bytes: int = 20 * 1024 * 1024
+    max_pixels: int = 40_000_000
+
+
+class ImageProblem(StrEnum):
+    """Why an image was refused (``ImageInspector.inspect``)."""
+
+    TOO_LARGE = "too_large"  # more bytes than ``ImageLimits.max_bytes``
+    TOO_MANY_PIXELS = "too_many_pixels"  # a decompression bomb, or just too big
+    UNREADABLE = "unreadable"  # not PNG / JPEG / WebP / GIF, truncated or corrupt
+
+
+@dataclass(frozen=True, slots=True)
+class ImageCheck:
+    """What decoding an image found: ``problem`` None means whole and within limits."""
+
+    problem: ImageProblem | None
+    mime_type: str = ""
+    width: int = 0  # 0: not known (the header could not be read)
+    height: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class GenerationRequest:
     """One image to make. ``history`` holds earlier Gemini turns as JSON dicts
     (``Content.model_dump(mode="json", exclude_none=True)``), oldest first."""

@@ -21,6 +21,7 @@ from bot.errors import (
     SafetyBlocked,
     ShuttingDown,
 )
+from bot.text import one_line
 
 WHY = {
     "overloaded": "is overloaded (503)",
@@ -56,6 +57,10 @@ INPUT = {
     "bad_reference": "The reference image {detail} couldn't be used: it isn't a PNG, JPEG, "
     "WebP or GIF image.",
     "reference_too_large": "The reference image {detail} is too large.",
+    "reference_too_many_pixels": "The reference image {detail} has too many pixels. Please "
+    "send a smaller image; nothing was charged.",
+    "reference_unreadable": "The reference image {detail} couldn't be read: the file is "
+    "damaged or incomplete. Please upload it again; nothing was charged.",
     "reference_missing": "The reference image {detail} doesn't exist.",
     "bad_output": "{detail} is a directory; give --out a file name such as out/fox.png.",
     "save_failed": "The image was made but couldn't be saved to {detail}, so nothing was "
@@ -80,6 +85,8 @@ INPUT = {
     "bad_attachment": "I couldn't read the files attached to that message, so nothing was "
     "queued or charged. Please attach them again.",
 }
+
+QUOTED_MAX = 200  # the most of someone's input a refusal quotes back
 
 QUEUED_IN_THREAD = "{state} — the image will appear in the thread."
 ALREADY_ON_IT = "Already on it."
@@ -182,7 +189,8 @@ def user_error(exc: BaseException) -> UserError:
         )
     if isinstance(exc, InputError):
         template = INPUT.get(exc.code, "That request isn't valid.")
-        return UserError("invalid_input", template.format(detail=exc.detail))
+        detail = one_line(exc.detail, QUOTED_MAX)  # typed by someone: no control characters
+        return UserError("invalid_input", template.format(detail=detail))
     if isinstance(exc, ConfigError):
         return UserError(
             "misconfigured", "The bot is misconfigured; an admin should run `imagine-bot doctor`."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from bot.domain import Attempt, OfferedModel
+from bot.domain import Attempt, ImageCheck, ImageLimits, OfferedModel
 
 if TYPE_CHECKING:
     from bot.catalog import ModelSpec
@@ -46,6 +46,19 @@ class ModelLister(Protocol):
     image. None: the channel has no model list (many relays); skip it quietly."""
 
     async def list_models(self) -> list[OfferedModel] | None: ...
+
+
+@runtime_checkable
+class ImageInspector(Protocol):
+    """Decodes an image — off the event loop — to see that it is whole and within
+    ``limits`` before anyone is charged for it: every reference a person sends (checked
+    before anything is reserved) and every image a model returns (a bad one is an
+    ``EmptyResult``: the next model is tried and nothing is billed)."""
+
+    @property
+    def limits(self) -> ImageLimits: ...
+
+    async def inspect(self, data: bytes) -> ImageCheck: ...
 
 
 class Placer(Protocol):

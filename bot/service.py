@@ -4,7 +4,8 @@ Every platform (Slack, Discord, the CLI) hands it what people asked for:
 
     take:    resolve the intake (bot.intake: which thread, what a button means)
              → submit
-    submit:  validate → job row (idempotency key) → quota.reserve
+    submit:  validate (references decoded: ``ImageInspector``) → job row (idempotency key)
+             → quota.reserve
              → placer.place (the platform shows the job) → queue #n
     run:     the job runner → bot.job_work.JobWorker: make → sink.deliver
              → job delivered → quota.settle        (any failure: job failed,
@@ -44,12 +45,12 @@ from bot.jobs import Job, JobStore
 from bot.making import Maker
 from bot.messages import user_error
 from bot.meter import Meter
-from bot.ports import JobSink, Placer
+from bot.ports import ImageInspector, JobSink, Placer
 from bot.quotas import Quotas
 from bot.router import Router
 from bot.scheduler import JobRunner, Load, Recovery
 from bot.sessions import SessionStore
-from bot.validate import build_request
+from bot.validate import build_request, check_references
 
 __all__ = ["ImagineCommand", "ImagineService", "Reply", "Requester", "Ticket"]
 
@@ -70,6 +71,7 @@ class ImagineService:
         router: Router,
         quotas: Quotas,
         sessions: SessionStore,
+        images: ImageInspector,
         guilds: GuildSettings | None = None,
         jobs: JobStore | None = None,
         sinks: Mapping[str, JobSink] | None = None,
@@ -78,9 +80,11 @@ class ImagineService:
         clock: Callable[[], float] = time.time,
         meter: Meter | None = None,
     ) -> None:
-        """``meter``: told of job state changes (by the job store made here) and
-        queue waits; the router and the ledger are given their own."""
+        """``images`` decodes each reference before anything is reserved; ``meter``: told
+        of job state changes (by the job store made here) and queue waits; the router and
+        the ledger are given their own."""
         self.router, self.quotas, self.sessions, self.guilds = router, quotas, sessions, guilds
+        self.images = images
         self.maker = Maker(router, sessions)
         self.jobs = jobs or JobStore(sessions.store, meter=meter)
         self.sinks: dict[str, JobSink] = dict(sinks or {})  # platform -> where its jobs show
@@ -108,7 +112,8 @@ class ImagineService:
     async def _prepare(
         self, cmd: ImagineCommand, request: GenerationRequest | None = None
     ) -> tuple[ImagineCommand, GenerationRequest, float]:
-        """The workspace's settings applied, the input validated, the price estimated."""
+        """The workspace's settings applied, the input validated (the prompt as it will be
+        shown and sent, every reference decoded), the price estimated."""
         if self.guilds is not None:
             cfg = await self.guilds.get(cmd.requester.ledger_key)
             safety = cfg.safety_failover if cmd.safety_failover is None else cmd.safety_failover
@@ -118,6 +123,9 @@ class ImagineService:
             request = build_request(
                 cmd.prompt, aspect=cmd.aspect, size=cmd.size, references=cmd.references
             )
+            names = [name for name, _ in cmd.references]
+            request = await check_references(request, names, self.images)
+            cmd = replace(cmd, prompt=request.prompt)  # what the job shows is what is sent
         candidates = self.router.candidates(request, cmd.chain)
         if not candidates:
             raise InputError("no_capable_model", f"{len(request.references)} reference images")

@@ -1,15 +1,22 @@
 """Turn raw user input into a ``GenerationRequest`` or an ``InputError``.
 
-Runs before anything is reserved or sent, so bad input is never charged.
+Runs before anything is reserved or sent, so bad input is never charged. Control
+characters (ESC, BEL, DEL, NUL …) are taken out of the prompt here, once: neither the
+model nor a channel ever sees them; newlines and tabs stay. Whether a reference is a
+whole image within the limits is decided by decoding it (``check_references``, with the
+``ImageInspector`` port), still before anything is reserved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.catalog import parse_aspect
-from bot.domain import SIZES, GenerationRequest, ImageInput
+from bot.domain import SIZES, GenerationRequest, ImageInput, ImageProblem
 from bot.errors import InputError
+from bot.ports import ImageInspector
+from bot.text import clean_text, one_line
 
 MAX_PROMPT_CHARS = 4000
 MAX_REFERENCE_BYTES = 10 * 1024 * 1024
@@ -33,6 +40,11 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
+def clean_name(name: str) -> str:
+    """A file name fit to quote back in a refusal."""
+    return one_line(name) or "(unnamed)"
+
+
 def build_request(
     prompt: str,
     *,
@@ -42,7 +54,7 @@ def build_request(
     max_prompt_chars: int = MAX_PROMPT_CHARS,
     max_reference_bytes: int = MAX_REFERENCE_BYTES,
 ) -> GenerationRequest:
-    text = (prompt or "").strip()
+    text = clean_text(prompt or "").strip()
     if not text:
         raise InputError("empty_prompt")
     if len(text) > max_prompt_chars:
@@ -63,10 +75,11 @@ def build_request(
     for name, data in references:
         if len(data) > max_reference_bytes:
             limit_mb = max_reference_bytes / 1024 / 1024
-            raise InputError("reference_too_large", f"{name} (the limit is {limit_mb:g} MB)")
+            detail = f"{clean_name(name)} (the limit is {limit_mb:g} MB)"
+            raise InputError("reference_too_large", detail)
         mime = sniff_image(data)
         if mime is None:
-            raise InputError("bad_reference", name)
+            raise InputError("bad_reference", clean_name(name))
         images.append(ImageInput(data=data, mime_type=mime))
     return GenerationRequest(
         prompt=text,
@@ -74,3 +87,26 @@ def build_request(
         size=size.upper() if size else None,
         references=tuple(images),
     )
+
+
+async def check_references(
+    request: GenerationRequest, names: Sequence[str], images: ImageInspector
+) -> GenerationRequest:
+    """``request`` once each reference decodes whole within ``images.limits`` (its type
+    as decoded); InputError naming the first that does not — before anything is reserved."""
+    limits, checked = images.limits, []
+    for n, ref in enumerate(request.references):
+        name = clean_name(names[n] if n < len(names) else f"reference-{n + 1}")
+        found = await images.inspect(ref.data)
+        if found.problem is ImageProblem.TOO_LARGE:
+            limit_mb = limits.max_bytes / 1024 / 1024
+            raise InputError("reference_too_large", f"{name} (the limit is {limit_mb:g} MB)")
+        if found.problem is ImageProblem.TOO_MANY_PIXELS:
+            size = f"{found.width}×{found.height} pixels; " if found.width else ""
+            limit_mp = limits.max_pixels / 1_000_000
+            detail = f"{name} ({size}the limit is {limit_mp:g} megapixels)"
+            raise InputError("reference_too_many_pixels", detail)
+        if found.problem is not None:
+            raise InputError("reference_unreadable", name)
+        checked.append(ImageInput(data=ref.data, mime_type=found.mime_type or ref.mime_type))
+    return replace(request, references=tuple(checked))

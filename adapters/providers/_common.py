@@ -1,12 +1,18 @@
-"""Small helpers the provider adapters share: safe messages, image sniffing, durations."""
+"""Small helpers the provider adapters share: safe messages, durations, and the check
+every image a model returns goes through before the router sees it."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+from bot.domain import ImageLimits, ProviderImage
+from bot.errors import EmptyResult
+from bot.ports import ImageInspector
 
 _MAX_VENDOR_TEXT = 240
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*s\s*$")
@@ -51,3 +57,29 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def answer_cap(limits: ImageLimits) -> int:
+    """The most bytes an answer carrying one image within ``limits`` needs: the image in
+    base64 (4/3 of it) plus room for its text, signatures and JSON."""
+    return limits.max_bytes * 4 // 3 + 256 * 1024
+
+
+def too_large(model: str, size: int, cap: int) -> EmptyResult:
+    """An answer longer than ``answer_cap``: not read further, treated as no image."""
+    return EmptyResult(f"{model}: answer of {size}+ bytes is over {cap}", model=model, status=200)
+
+
+async def checked(image: ProviderImage, images: ImageInspector, model: str) -> ProviderImage:
+    """``image`` once it decodes whole within the limits (its type as decoded); else
+    EmptyResult: an oversize, truncated or undecodable image is no image — the next
+    model is tried and nothing is billed or stored."""
+    found = await images.inspect(image.data)
+    if found.problem is not None:
+        size = f", {found.width}x{found.height}" if found.width else ""
+        raise EmptyResult(
+            f"{model}: image refused: {found.problem} ({len(image.data)} bytes{size})",
+            model=model,
+            status=200,
+        )
+    return replace(image, mime_type=found.mime_type or image.mime_type)

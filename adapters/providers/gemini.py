@@ -8,6 +8,12 @@ History is the SDK's own JSON (``Content.model_dump(mode="json",
 exclude_none=True)``), so ``request.history + image.turns`` sent back is
 byte-identical to what ``client.aio.chats`` would send, thought signatures
 included.
+
+Every image is decoded (``ImageInspector``) before it is returned: an oversize,
+truncated or undecodable one is an ``EmptyResult``. google-genai reads the whole answer
+itself; an aiohttp middleware (passed per request through ``async_client_args``) stops
+one whose ``Content-Length`` is over ``answer_cap`` before its body is read. An answer
+sent chunked (no length) is read whole by the SDK and refused after.
 """
 
 from __future__ import annotations
@@ -19,14 +25,19 @@ from typing import Any
 
 import aiohttp
 import pydantic
+from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from adapters.imaging import PillowInspector
 from adapters.providers._common import (
+    answer_cap,
+    checked,
     parse_duration,
     retry_in_message,
     safe_text,
+    too_large,
 )
 from bot.catalog import ModelSpec
 from bot.domain import GenerationRequest, OfferedModel, ProviderImage
@@ -44,6 +55,7 @@ from bot.errors import (
     ProviderTimeout,
     SafetyBlocked,
 )
+from bot.ports import ImageInspector
 from bot.validate import sniff_image
 
 
@@ -89,16 +101,23 @@ class GeminiProvider:
         vertex: bool = False,
         project: str | None = None,
         location: str | None = None,
+        images: ImageInspector | None = None,
     ) -> None:
         if not api_key and not vertex:  # never let the SDK pick a key from the environment
             raise ConfigError(f"channel {channel!r}: no API key")
         self._channel = channel
         self._vertex = vertex
         self._secrets = (api_key,) if api_key else ()
+        self._images = images or PillowInspector()
+        # Vertex without a key signs requests through google-auth's session, which takes
+        # no aiohttp middlewares: there only the decoded image is checked.
+        capped = api_key or not vertex
+        client_args = {"middlewares": (cap_answers(answer_cap(self._images.limits)),)}
         options = types.HttpOptions(
             base_url=base_url,
             api_version=api_version or (None if vertex else DEFAULT_API_VERSION),
             retry_options=types.HttpRetryOptions(attempts=1),
+            async_client_args=client_args if capped else None,
         )
         try:
             if vertex:
@@ -129,7 +148,7 @@ class GeminiProvider:
             raise  # the router's (or aiohttp's bare) timeout: not ours to rename
         except Exception as exc:
             raise map_error(exc, model.id, self._secrets) from exc
-        return read_response(response, user_turn, model.id)
+        return await checked(read_response(response, user_turn, model.id), self._images, model.id)
 
     async def list_models(self) -> list[OfferedModel] | None:
         """What the key can call (``models.list``, every page); spends no image.
@@ -152,10 +171,27 @@ class GeminiProvider:
         await self._client.aio.aclose()
 
 
+def cap_answers(cap: int) -> Any:
+    """An aiohttp client middleware: a 200 answer whose ``Content-Length`` is over
+    ``cap`` is closed unread and becomes EmptyResult (mapped in ``map_error``)."""
+
+    async def middleware(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
+        response = await handler(request)
+        length = response.content_length
+        if response.status == 200 and length is not None and length > cap:
+            response.close()
+            raise too_large("", length, cap)
+        return response
+
+    return middleware
+
+
 def map_error(exc: Exception, model: str, secrets: Sequence[str] = ()) -> ProviderError:
     """Anything google-genai raised (bar TimeoutError) → our tree."""
     if isinstance(exc, genai_errors.APIError):
         return map_api_error(exc, model, secrets)
+    if isinstance(exc, EmptyResult):  # ``cap_answers``: raised before the model was known
+        return EmptyResult(f"{model}{exc}", model=model, status=exc.status)
     name, detail = type(exc).__name__, safe_text(exc, secrets)
     if isinstance(exc, _HTTP_TIMEOUTS):
         return ProviderTimeout(f"{model}: no answer in time ({name})", model=model)
@@ -164,7 +200,8 @@ def map_error(exc: Exception, model: str, secrets: Sequence[str] = ()) -> Provid
     if isinstance(exc, (aiohttp.ClientError, ConnectionError, *_HTTP_ERRORS)):
         return ProviderServerError(f"{model}: connection failed: {name}: {detail}", model=model)
     if isinstance(exc, (genai_errors.UnknownApiResponseError, json.JSONDecodeError)):
-        return ProviderServerError(f"{model}: answer was not JSON", model=model)
+        # an error status raises APIError first: this was a 2xx answer with no image in it
+        return EmptyResult(f"{model}: answer was not JSON", model=model, status=200)
     return ProviderServerError(f"{model}: unexpected {name}: {detail}", model=model)
 
 

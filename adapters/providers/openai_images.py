@@ -8,19 +8,34 @@ Relay models (ids not starting with ``gpt-image``) get the same request plus
 ``response_format="b64_json"``: DALL·E-style relays answer with a URL
 otherwise, while GPT Image models always answer in base64 and are not sent
 the parameter.
+
+The answer is read as a stream, at most ``answer_cap`` bytes of it, and only a JSON
+answer is parsed: a relay answering 200 with an HTML page (a login wall, a proxy's
+error page) or with more than one image's worth of bytes is an ``EmptyResult`` (the
+next model, at once). Every image is then decoded (``ImageInspector``) before it is
+returned.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 import openai
+import pydantic
 
-from adapters.providers._common import parse_retry_after, safe_text
+from adapters.imaging import PillowInspector
+from adapters.providers._common import (
+    answer_cap,
+    checked,
+    parse_retry_after,
+    safe_text,
+    too_large,
+)
 from bot.catalog import ModelSpec, aspect_value
 from bot.domain import GenerationRequest, ImageInput, OfferedModel, ProviderImage
 from bot.errors import (
@@ -36,6 +51,7 @@ from bot.errors import (
     ProviderTimeout,
     SafetyBlocked,
 )
+from bot.ports import ImageInspector
 from bot.validate import sniff_image
 
 SIZES = {"1024x1024": 1.0, "1536x1024": 1.5, "1024x1536": 2 / 3}
@@ -46,10 +62,19 @@ _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "i
 class OpenAIImagesProvider:
     """One OpenAI-compatible Images endpoint (OpenAI itself or a relay)."""
 
-    def __init__(self, channel: str, *, api_key: str, base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        channel: str,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        images: ImageInspector | None = None,
+    ) -> None:
         if not api_key:  # never let the SDK pick a key from the environment
             raise ConfigError(f"channel {channel!r}: no API key")
         self._channel = channel
+        self._images = images or PillowInspector()
+        self._cap = answer_cap(self._images.limits)
         self._secrets = (api_key,)
         self._client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
 
@@ -69,9 +94,10 @@ class OpenAIImagesProvider:
         )
         relay = not model.id.startswith("gpt-image")
         response_format: Literal["b64_json"] | openai.Omit = "b64_json" if relay else openai.omit
+        streamed = self._client.images.with_streaming_response
         try:
             if request.references:
-                result = await self._client.images.edit(
+                answer = streamed.edit(
                     model=model.id,
                     prompt=request.prompt,
                     image=[_upload(i, ref) for i, ref in enumerate(request.references)],
@@ -80,18 +106,37 @@ class OpenAIImagesProvider:
                     response_format=response_format,
                 )
             else:
-                result = await self._client.images.generate(
+                answer = streamed.generate(
                     model=model.id,
                     prompt=request.prompt,
                     size=size,
                     quality=quality,
                     response_format=response_format,
                 )
-        except TimeoutError:
+            async with answer as response:
+                body = await self._read(response, model.id)
+        except (TimeoutError, ProviderError):
             raise
         except Exception as exc:
             raise map_error(exc, model.id, self._secrets) from exc
-        return read_result(result, model.id)
+        return await checked(
+            read_result(parse_body(body, model.id), model.id), self._images, model.id
+        )
+
+    async def _read(self, response: Any, model: str) -> tuple[str, bytes]:
+        """The answer's content type and body, read no further than ``answer_cap``."""
+        kind = response.headers.get("content-type", "")
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self._cap:
+            raise too_large(model, int(length), self._cap)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self._cap:
+                raise too_large(model, size, self._cap)
+            chunks.append(chunk)
+        return kind, b"".join(chunks)
 
     async def list_models(self) -> list[OfferedModel] | None:
         """``GET /models`` with each entry's ``shutdown_date`` (YYYY-MM-DD or null);
@@ -147,6 +192,21 @@ def _by16(edge: float) -> int:
 
 def _upload(index: int, ref: ImageInput) -> tuple[str, bytes, str]:
     return (f"image-{index + 1}.{_EXTENSIONS.get(ref.mime_type, 'png')}", ref.data, ref.mime_type)
+
+
+def parse_body(answer: tuple[str, bytes], model: str) -> openai.types.ImagesResponse:
+    """A 200 answer → the SDK's ``ImagesResponse``; anything but the JSON of one (an HTML
+    page, a truncated body) is EmptyResult: the model answered, but with no image."""
+    kind, body = answer
+    if "json" not in kind.lower():
+        shown = kind.split(";")[0].strip() or "no content type"
+        raise EmptyResult(f"{model}: answer was {shown}, not JSON", model=model, status=200)
+    try:
+        return openai.types.ImagesResponse.model_validate(json.loads(body))
+    except (ValueError, pydantic.ValidationError) as exc:  # JSONDecodeError is a ValueError
+        raise EmptyResult(
+            f"{model}: answer was not an images JSON", model=model, status=200
+        ) from exc
 
 
 def read_result(result: openai.types.ImagesResponse, model: str) -> ProviderImage:

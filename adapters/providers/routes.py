@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 from datetime import date
 
+from adapters.imaging import PillowInspector
 from adapters.providers import build_provider
 from bot.aliases import Aliases
 from bot.config import Settings
 from bot.health import HealthBoard
 from bot.meter import Meter
-from bot.ports import Clock, ImageProvider
+from bot.ports import Clock, ImageInspector, ImageProvider
 from bot.router import Route, Router, RouterPolicy
 
 
@@ -24,10 +25,13 @@ def build_router(
     today: date | None = None,
     clock: Clock = time.monotonic,
     meter: Meter | None = None,
+    images: ImageInspector | None = None,
 ) -> tuple[Router, list[str]]:
     """The router for ``settings`` and the start-up warnings an admin should read;
-    ``meter`` is told of its attempts, fallbacks and spend (``bot.meter``)."""
+    ``meter`` is told of its attempts, fallbacks and spend (``bot.meter``); ``images``
+    checks every image a model returns (default: Pillow within ``settings``' limits)."""
     today = today or date.today()
+    images = images or PillowInspector(settings.image_limits)
     catalog = settings.catalog
     warnings = catalog.chain_warnings(today)
     board = HealthBoard(clock)
@@ -50,7 +54,9 @@ def build_router(
                     providers[name] = None
                     continue
                 base_url = channel.base_url or settings.lookup(channel.base_url_env)
-                providers[name] = build_provider(channel, api_key=key or "", base_url=base_url)
+                providers[name] = build_provider(
+                    channel, api_key=key or "", base_url=base_url, images=images
+                )
             provider = providers[name]
             if provider is None:
                 continue

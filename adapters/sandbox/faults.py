@@ -28,6 +28,10 @@ KINDS = frozenset(
         "text_only",  # 200, no image
         "empty",  # 200, no candidates / data: []
         "malformed_b64",  # 200, image data that is not base64
+        "truncated_image",  # 200, a PNG cut off halfway (its header intact)
+        "bomb_image",  # 200, a 109 KB PNG that decodes to 30000 x 30000 pixels
+        "oversize_image",  # 200, a real ~3 MB PNG (1024 x 1024 noise, uncompressed)
+        "html",  # 200 text/html: a proxy's or login wall's page instead of the API's JSON
         "unauthorized",  # 401
         "forbidden",  # 403
         "not_found",  # 404 model
@@ -39,7 +43,21 @@ KINDS = frozenset(
 
 # Kinds answered with HTTP 200 by a model that "ran": they take the model's time.
 MODEL_ANSWERS = frozenset(
-    {"image_safety", "prompt_blocked", "text_only", "empty", "malformed_b64", "moderation_blocked"}
+    {
+        "image_safety",
+        "prompt_blocked",
+        "text_only",
+        "empty",
+        "malformed_b64",
+        "moderation_blocked",
+        "truncated_image",
+        "bomb_image",
+        "oversize_image",
+    }
+)
+HTML_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>Sign in</title></head>"
+    "<body><h1>Please sign in to continue</h1></body></html>\n"
 )
 
 DEFAULT_RETRY_AFTER = 5.0

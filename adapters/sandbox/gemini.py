@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from PIL import Image
 
-from adapters.sandbox.faults import Fault, proto_duration, retry_after_of
-from adapters.sandbox.images import SIZE_FACTORS, dimensions, render_async
+from adapters.sandbox.faults import HTML_PAGE, Fault, proto_duration, retry_after_of
+from adapters.sandbox.images import SIZE_FACTORS, dimensions, image_for, render_async
 from adapters.sandbox.records import Parsed
 from adapters.sandbox.signatures import CORRUPTED, signatures_in
 from bot.specs import aspect_value
@@ -232,6 +232,8 @@ class GeminiApi:
             return error(429, "RESOURCE_EXHAUSTED", message, details)
         if kind == "not_found":
             return self.not_found(parsed)
+        if kind == "html":
+            return web.Response(text=HTML_PAGE, content_type="text/html")
         out: dict[str, Any] = {
             "modelVersion": parsed.model,
             "responseId": secrets.token_urlsafe(12),
@@ -280,7 +282,7 @@ class GeminiApi:
         if kind == "malformed_b64":
             data = "this is not base64!!"
         else:
-            data = _b64(await render_async(parsed.prompt, parsed.model, counter, width, height))
+            data = _b64(await image_for(kind, parsed.prompt, parsed.model, counter, width, height))
         parts.append(
             {
                 "inlineData": {"mimeType": "image/png", "data": data},

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import random
+import struct
 import textwrap
+import zlib
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
@@ -106,3 +109,52 @@ async def render_async(
     if width * height <= _THREAD_PIXELS:
         return render(prompt, model, counter, width, height, fmt)
     return await asyncio.to_thread(render, prompt, model, counter, width, height, fmt)
+
+
+@lru_cache(maxsize=2)
+def bomb_png(width: int = 30_000, height: int = 30_000) -> bytes:
+    """A valid 1-bit PNG of ``width`` x ``height`` black pixels: ~109 KB on disk for
+    30000 x 30000, 900 million pixels once decoded (a decompression bomb). Written by
+    hand, row by row, so making it never holds the pixels."""
+    row = b"\x00" + bytes((width + 7) // 8)  # filter byte "none", then the bits
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", idat)
+        + _chunk(b"IEND", b"")
+    )
+
+
+@lru_cache(maxsize=2)
+def noise_png(side: int = 1024) -> bytes:
+    """A ``side`` x ``side`` PNG of random pixels, stored uncompressed: about 3 MB at
+    1024 — a real image that is simply big."""
+    pixels = random.Random(side).randbytes(side * side * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), pixels).save(buffer, "PNG", compress_level=0)
+    return buffer.getvalue()
+
+
+async def image_for(
+    kind: str, prompt: str, model: str, counter: int, width: int, height: int, fmt: str = "png"
+) -> bytes:
+    """The image a model answers with under fault ``kind`` (a faulty one, or the usual)."""
+    if kind == "bomb_image":
+        return await asyncio.to_thread(bomb_png)
+    if kind == "oversize_image":
+        return await asyncio.to_thread(noise_png)
+    image = await render_async(prompt, model, counter, width, height, fmt)
+    return truncated(image) if kind == "truncated_image" else image
+
+
+def truncated(image: bytes) -> bytes:
+    """The first half of an image: its header is intact, its pixels are cut short."""
+    return image[: max(64, len(image) // 2)]
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from adapters.sandbox.faults import Fault, retry_after_of
+from adapters.sandbox.faults import HTML_PAGE, Fault, retry_after_of
 from adapters.sandbox.images import (
     FORMATS,
     dimensions,
+    image_for,
     parse_wxh,
     pixel_size_problem,
-    render_async,
     scaled,
 )
 from adapters.sandbox.records import Parsed
@@ -204,6 +204,8 @@ class OpenAIImagesApi:
             )
         if kind == "not_found":
             return self.not_found(parsed)
+        if kind == "html":
+            return web.Response(text=HTML_PAGE, content_type="text/html")
         data: list[dict[str, Any]] = []
         if kind == "text_only":
             data = [{"revised_prompt": parsed.prompt}]
@@ -234,8 +236,8 @@ class OpenAIImagesApi:
             if pixels
             else dimensions(parsed.options["ratio"], sb.image_px)
         )
-        image = await render_async(
-            parsed.prompt, parsed.model, counter, width, height, parsed.options["format"]
+        image = await image_for(
+            kind, parsed.prompt, parsed.model, counter, width, height, parsed.options["format"]
         )
         return {"b64_json": base64.b64encode(image).decode("ascii")}
 

@@ -15,6 +15,7 @@ import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
+from adapters.imaging import PillowInspector
 from adapters.metrics import PromMeter, metrics_mount
 from adapters.providers.routes import build_router
 from adapters.sandbox import Fault, Sandbox
@@ -106,6 +107,7 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
         quotas = Quotas(store, daily_images=5, user_rate=None, meter=meter)
         sink = Sink()
         service = ImagineService(
+            images=PillowInspector(),
             router=router,
             quotas=quotas,
             sessions=SessionStore(store),

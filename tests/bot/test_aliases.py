@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.imaging import PillowInspector
 from bot.aliases import Aliases, stored_aliases
 from bot.catalog import load_catalog
 from bot.guild_settings import GuildSettings
@@ -54,7 +55,11 @@ async def test_a_workspace_chain_stored_with_old_ids_still_routes(store: Store) 
     assert (await guilds.get("slack:T1")).models == (GPT, PRO)
     quotas = Quotas(store, user_rate=None)
     service = ImagineService(
-        router=router, quotas=quotas, sessions=SessionStore(store), guilds=guilds
+        images=PillowInspector(),
+        router=router,
+        quotas=quotas,
+        sessions=SessionStore(store),
+        guilds=guilds,
     )
     reply = await imagine(service, ImagineCommand(WHO, "a fox"))
     await quotas.aclose()

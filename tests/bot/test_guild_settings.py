@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.imaging import PillowInspector
 from bot.errors import InputError, RequestRefused, SafetyBlocked
 from bot.guild_settings import GuildSettings
 from bot.quotas import Quotas
@@ -60,7 +61,11 @@ async def test_the_service_applies_the_workspace_settings(store: Store) -> None:
     quotas = Quotas(store, user_rate=None)
     provider = ScriptedProvider()
     service = ImagineService(
-        router=make_router(provider), quotas=quotas, sessions=SessionStore(store), guilds=guilds
+        images=PillowInspector(),
+        router=make_router(provider),
+        quotas=quotas,
+        sessions=SessionStore(store),
+        guilds=guilds,
     )
     try:
         await guilds.set_models("discord:G1", [GPT, PRO], by="root")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from adapters.imaging import PillowInspector
 from bot.errors import ProviderOverloaded, QuotaExceeded
 from bot.quotas import Quotas
 from bot.service import ImagineCommand, ImagineService, Requester
@@ -63,6 +64,7 @@ async def _service(
     quotas = Quotas(store, daily_images=1, user_rate=None, meter=meter)
     provider, sink = ScriptedProvider(), Sink()
     service = ImagineService(
+        images=PillowInspector(),
         router=make_router(provider, meter=meter),
         quotas=quotas,
         sessions=SessionStore(store),

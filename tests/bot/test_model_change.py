@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.imaging import PillowInspector
 from bot.domain import GenerationRequest, ImageInput
 from bot.errors import HistoryRejected, ProviderOverloaded
 from bot.quotas import Quotas
@@ -76,7 +77,10 @@ async def world(
     provider = GeminiLikeProvider()
     sessions = SessionStore(store)
     service = ImagineService(
-        router=make_router(provider, chain=(PRO, FLASH)), quotas=quotas, sessions=sessions
+        images=PillowInspector(),
+        router=make_router(provider, chain=(PRO, FLASH)),
+        quotas=quotas,
+        sessions=sessions,
     )
     yield service, provider, sessions
     await quotas.aclose()

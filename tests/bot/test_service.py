@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.imaging import PillowInspector
 from bot.errors import AllModelsFailed, InputError, ProviderOverloaded
 from bot.messages import user_error
 from bot.quotas import Quotas
@@ -24,7 +25,10 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[ImagineService, ScriptedP
     quotas = Quotas(store, user_rate=None)
     provider = ScriptedProvider()
     service = ImagineService(
-        router=make_router(provider), quotas=quotas, sessions=SessionStore(store)
+        images=PillowInspector(),
+        router=make_router(provider),
+        quotas=quotas,
+        sessions=SessionStore(store),
     )
     yield service, provider, quotas
     await quotas.aclose()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.imaging import PillowInspector
 from bot.errors import InputError, ProviderOverloaded, QuotaExceeded
 from bot.intake import Placed
 from bot.jobs import Job, JobState, JobStore
@@ -68,6 +69,7 @@ async def _world(tmp_path: Path, **kw: int) -> World:
     provider = ScriptedProvider()
     sink = Sink()
     service = ImagineService(
+        images=PillowInspector(),
         router=make_router(provider),
         quotas=quotas,
         sessions=SessionStore(store),

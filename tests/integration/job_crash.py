@@ -20,6 +20,7 @@ import asyncio
 import sys
 import time
 
+from adapters.imaging import PillowInspector
 from adapters.providers import GeminiProvider
 from bot.catalog import load_catalog
 from bot.health import HealthBoard
@@ -70,6 +71,7 @@ class Bot:
         board.add(MODEL, model=MODEL, channel="google", typical_latency_s=spec.latency_s)
         router = Router([Route(MODEL, spec, self.provider)], board=board)
         self.service = ImagineService(
+            images=PillowInspector(),
             router=router,
             quotas=self.quotas,
             sessions=SessionStore(store),

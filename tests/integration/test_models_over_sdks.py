@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.imaging import PillowInspector
 from adapters.providers import GeminiProvider, OpenAIImagesProvider
 from adapters.sandbox import Fault, Sandbox
 from bot.aliases import Aliases
@@ -66,7 +67,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         store = await Store.open(f"sqlite:///{tmp_path}/db.sqlite")
         quotas = Quotas(store, user_rate=None)
         sessions = SessionStore(store)
-        service = ImagineService(router=router, quotas=quotas, sessions=sessions)
+        service = ImagineService(
+            images=PillowInspector(), router=router, quotas=quotas, sessions=sessions
+        )
         try:
             yield World(sb, router, service, sessions, events)
         finally:

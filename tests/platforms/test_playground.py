@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from adapters.platforms import chosen_platforms
+from adapters.sandbox.images import bomb_png, truncated
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.validate import MAX_REFERENCE_BYTES
@@ -63,6 +64,8 @@ async def test_a_reference_image_goes_to_the_model(tmp_path: Path, monkeypatch) 
     [
         ("big.png", b"\x89PNG\r\n\x1a\n" + b"0" * MAX_REFERENCE_BYTES, "is too large"),
         ("notes.txt", b"just words", "isn't a PNG, JPEG, WebP or GIF"),
+        ("half.png", truncated(png(300, 200)), "is damaged or incomplete"),
+        ("bomb.png", bomb_png(), "has too many pixels"),  # 109 KB, 30000 × 30000 pixels
     ],
 )
 async def test_a_bad_upload_is_refused_and_costs_nothing(
@@ -77,6 +80,17 @@ async def test_a_bad_upload_is_refused_and_costs_nothing(
         usage = await w.app.quotas.usage(PlaygroundDriver.workspace) if w.app else None
         assert w.sandbox.calls == [] and usage is not None and usage.images_today == 0
         assert not PlaygroundDriver(w).roots()  # nothing was posted in the channel
+
+
+async def test_control_characters_are_neither_shown_nor_sent(tmp_path: Path, monkeypatch) -> None:
+    async with playground_world(tmp_path, monkeypatch) as w:
+        d = PlaygroundDriver(w)
+        sent = await d.imagine("a fox\x1b[2J\x07 in\tthe snow\x00\x7f\nat dusk")
+        await done(d, sent.handle)
+        clean = "a fox[2J in the snow at dusk"  # the playground's command line is one line
+        assert [c.prompt for c in w.sandbox.calls] == [clean]
+        text = d.shown(sent.handle).text
+        assert clean in text and not any(c in text for c in "\x1b\x07\x00\x7f")
 
 
 async def test_a_refusal_is_seen_by_the_requester_alone(tmp_path: Path, monkeypatch) -> None:
