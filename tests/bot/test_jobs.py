@@ -1,6 +1,5 @@
 """Job records: idempotent submission, what a rerun needs, one change of state at a time."""
 
-from pathlib import Path
 from typing import Any
 
 from bot.domain import Attempt, ImageInput, Outcome
@@ -12,7 +11,6 @@ from tests.bot.jobs_world import (
     quotas,
     store,
     submit,
-    url,
 )
 
 __all__ = ["jobs", "quotas", "store"]  # fixtures, used by name
@@ -54,9 +52,9 @@ async def test_a_redelivered_event_finds_its_job(store: Store, jobs: JobStore) -
     ]
 
 
-async def test_a_job_keeps_what_a_rerun_needs_across_a_restart(tmp_path: Path) -> None:
+async def test_a_job_keeps_what_a_rerun_needs_across_a_restart(db_url: str) -> None:
     ref, other = png(), png(8, 8, (0, 0, 255))
-    async with await Store.open(url(tmp_path)) as store:
+    async with await Store.open(db_url) as store:
         job, _ = await JobStore(store).submit(
             platform="discord",
             workspace="G1",
@@ -68,7 +66,7 @@ async def test_a_job_keeps_what_a_rerun_needs_across_a_restart(tmp_path: Path) -
             idempotency_key="interaction-9",
             references=(ImageInput(ref, "image/png"), ImageInput(other, "image/png")),
         )
-    async with await Store.open(url(tmp_path)) as store:
+    async with await Store.open(db_url) as store:
         jobs = JobStore(store)
         again = await jobs.get(job.id)
         assert again is not None and again.state is JobState.QUEUED
