@@ -1,5 +1,6 @@
 """Job records: idempotent submission, what a rerun needs, one change of state at a time."""
 
+import asyncio
 from typing import Any
 
 from bot.domain import Attempt, ImageInput, Outcome
@@ -101,3 +102,15 @@ async def test_each_state_change_happens_once(jobs: JobStore) -> None:
     assert await jobs.mark_failed(queued.id, error_code="interrupted", attempts=())
     assert not await jobs.mark_running(queued.id)
     assert await jobs.unfinished() == []
+
+
+async def test_an_event_delivered_to_two_processes_at_once_makes_one_job(db_url: str) -> None:
+    """The event key is unique in the database, not in one process: two stores (two bot
+    processes) taking the same redelivered event together find one job between them."""
+    async with await Store.open(db_url) as one, await Store.open(db_url) as two:
+        made = await asyncio.gather(
+            *(submit(JobStore(s), "T1", n, key=f"Ev{n}") for n in range(20) for s in (one, two))
+        )
+        assert len({job.id for job in made}) == 20
+        row = await one.fetchone("SELECT count(*) FROM jobs")
+        assert row is not None and row[0] == 20
