@@ -12,8 +12,12 @@ failed generation is not billed). Both change the reservation row's state only
 if it is still ``reserved``, so a second call does nothing. Money is integer
 micro-dollars in the database, so the ledger adds up exactly.
 
-The caps hold in the database (several processes may share it); the rate lives
-in this process. How many of a workspace's jobs *run* at once is the job
+The caps hold in the database (several processes may share it: on PostgreSQL each
+conditional UPDATE waits for its row's lock and then re-checks the cap, and every
+transaction takes the day's row before the month's, so none overshoots or deadlocks).
+It is a transaction, not one statement: SQLite has no UPDATE inside a WITH, and no
+PostgreSQL statement can undo one counter when the other refuses (short of an error).
+The rate lives in this process. How many of a workspace's jobs *run* at once is the job
 runner's one cap (``IMAGINE_GUILD_CONCURRENCY``: further jobs wait their turn),
 not the ledger's. Reservations carry their job's id, so restart recovery finds
 what a crashed run left reserved (``held_by``, ``left_open``). The rate

@@ -28,7 +28,7 @@ from typing import Protocol
 
 from bot.errors import ConfigError
 from bot.store_sql import Dialect, Params, Row, migrations
-from bot.store_sqlite import DEFAULT_URL, database_path
+from bot.store_sqlite import DEFAULT_URL, SqliteStore, database_path
 
 __all__ = ["DEFAULT_URL", "Row", "Store", "database_path", "migrations", "scheme"]
 
@@ -72,9 +72,7 @@ class Store:
         if scheme(url) == "postgresql":
             from bot.store_pg import PostgresStore
 
-            return cls(await PostgresStore.open(url))
-        from bot.store_sqlite import SqliteStore
-
+            return cls(await PostgresStore.open(url))  # asyncpg imported only when used
         return cls(await SqliteStore.open(url))
 
     async def close(self) -> None:
