@@ -65,13 +65,20 @@ async def stored_aliases(store: Store, catalog: Catalog, today: date) -> dict[st
         {*catalog.retired, *(m.id for m in catalog.models.values() if m.is_retired(today))}
     )
     marks = ",".join("?" * len(gone))
-    for row in await store.fetchall(  # only threads on a shut-down id: no scan of the rest
-        "SELECT s.model, count(*) AS n, sum(EXISTS (SELECT 1 FROM jobs j WHERE j.state IN"
-        " ('queued', 'running') AND j.platform = s.platform AND j.workspace = s.workspace"
-        " AND j.channel = s.channel AND j.thread = s.thread)) AS queued"
-        f" FROM sessions s WHERE s.model IN ({marks}) GROUP BY s.model",
-        gone,
-    ):
+    # only threads on a shut-down id: no scan of the rest (none: PostgreSQL refuses IN ())
+    on_gone = (
+        await store.fetchall(
+            "SELECT s.model, count(*) AS n, sum(CASE WHEN EXISTS (SELECT 1 FROM jobs j WHERE"
+            " j.state IN ('queued', 'running') AND j.platform = s.platform"
+            " AND j.workspace = s.workspace AND j.channel = s.channel AND j.thread = s.thread)"
+            " THEN 1 ELSE 0 END) AS queued"
+            f" FROM sessions s WHERE s.model IN ({marks}) GROUP BY s.model",
+            gone,
+        )
+        if gone
+        else []
+    )
+    for row in on_gone:
         threads = f"{row['n']} thread(s)"
         if row["queued"]:
             threads += f", {row['queued']} with queued jobs"

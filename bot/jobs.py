@@ -111,7 +111,7 @@ def names_job(filename: str, job_id: str) -> bool:
 
 
 _COLUMNS = (
-    "id, state, platform, workspace, channel, thread, user, kind, payload, refs,"
+    'id, state, platform, workspace, channel, thread, "user", kind, payload, refs,'
     " idempotency_key, runs, attempts, cost_musd, model, result, error_code,"
     " created_at, started_at, finished_at"
 )
@@ -174,12 +174,12 @@ class JobStore:
         async with self._store.transaction() as db:
             for sha, ref in zip(shas, references, strict=True):
                 await db.execute(
-                    "INSERT OR IGNORE INTO blobs (sha256, mime_type, size, data, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO blobs (sha256, mime_type, size, data, created_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (sha, ref.mime_type, len(ref.data), ref.data, now),
                 )
             created = await db.execute(
-                "INSERT INTO jobs (id, platform, workspace, channel, thread, user, kind,"
+                'INSERT INTO jobs (id, platform, workspace, channel, thread, "user", kind,'
                 " idempotency_key, payload, refs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
                 " ?, ?, ?) ON CONFLICT (platform, idempotency_key) DO NOTHING",
                 (
@@ -251,7 +251,7 @@ class JobStore:
         adapter's notes about it (``payload.extra``). Only while it is queued."""
         await self._store.execute(
             "UPDATE jobs SET thread = ?, message = ?,"
-            " payload = json_set(payload, '$.extra', json(?))"
+            f" payload = {self._store.json_set('payload', 'extra')}"
             " WHERE id = ? AND state = 'queued'",
             (thread, message, json.dumps(dict(extra)), job_id),
         )
@@ -264,7 +264,7 @@ class JobStore:
         a run that resumes the job then looks for the post before posting again."""
         record = {"version": version, "model": model, "at": self._now()}
         changed = await self._store.execute(
-            "UPDATE jobs SET payload = json_set(payload, '$.delivering', json(?))"
+            f"UPDATE jobs SET payload = {self._store.json_set('payload', 'delivering')}"
             " WHERE id = ? AND state = 'running'",
             (json.dumps(record), job_id),
         )

@@ -12,8 +12,12 @@ failed generation is not billed). Both change the reservation row's state only
 if it is still ``reserved``, so a second call does nothing. Money is integer
 micro-dollars in the database, so the ledger adds up exactly.
 
-The caps hold in the database (several processes may share it); the rate lives
-in this process. How many of a workspace's jobs *run* at once is the job
+The caps hold in the database (several processes may share it: on PostgreSQL each
+conditional UPDATE waits for its row's lock and then re-checks the cap, and every
+transaction takes the day's row before the month's, so none overshoots or deadlocks).
+It is a transaction, not one statement: SQLite has no UPDATE inside a WITH, and no
+PostgreSQL statement can undo one counter when the other refuses (short of an error).
+The rate lives in this process. How many of a workspace's jobs *run* at once is the job
 runner's one cap (``IMAGINE_GUILD_CONCURRENCY``: further jobs wait their turn),
 not the ledger's. Reservations carry their job's id, so restart recovery finds
 what a crashed run left reserved (``held_by``, ``left_open``). The rate
@@ -181,8 +185,9 @@ class Quotas:
         budget = None if monthly_budget_usd is None else to_micros(monthly_budget_usd)
         await self._store.execute(
             "INSERT INTO quota_overrides VALUES (?, ?, ?, ?) ON CONFLICT (workspace) DO UPDATE"
-            " SET daily_images = coalesce(excluded.daily_images, daily_images),"
-            " monthly_budget_musd = coalesce(excluded.monthly_budget_musd, monthly_budget_musd),"
+            " SET daily_images = coalesce(excluded.daily_images, quota_overrides.daily_images),"
+            " monthly_budget_musd = coalesce(excluded.monthly_budget_musd,"
+            " quota_overrides.monthly_budget_musd),"
             " updated_at = excluded.updated_at",
             (workspace, daily_images, budget, self._now().timestamp()),
         )
@@ -237,8 +242,8 @@ class Quotas:
             limits = await self.get_limits(workspace)
             budget = to_micros(limits.monthly_budget_usd)
             await db.execute(
-                "INSERT OR IGNORE INTO quota_usage (workspace, counter, period)"
-                " VALUES (?, 'images', ?), (?, 'musd', ?)",
+                "INSERT INTO quota_usage (workspace, counter, period)"
+                " VALUES (?, 'images', ?), (?, 'musd', ?) ON CONFLICT DO NOTHING",
                 (workspace, day, workspace, month),
             )
             for limit, counter, period, amount, cap, unit, resets_at in (
@@ -249,7 +254,7 @@ class Quotas:
                 where = "workspace = :w AND counter = :c AND period = :p"
                 if not await db.execute(
                     f"UPDATE quota_usage SET reserved = reserved + :n WHERE {where}"
-                    " AND (:cap = 0 OR spent + reserved + :n <= :cap)",
+                    " AND (CAST(:cap AS BIGINT) = 0 OR spent + reserved + :n <= :cap)",
                     key,
                 ):  # refused: the transaction rolls back, nothing stays reserved
                     row = await db.fetchone(
@@ -257,12 +262,14 @@ class Quotas:
                     )
                     used = (row[0] if row else 0) / unit
                     raise QuotaExceeded(limit, used=used, cap=cap / unit, resets_at=resets_at)
-            return await db.insert(
+            row = await db.fetchone(
                 "INSERT INTO quota_reservations"
-                " (workspace, user, job_id, day, month, estimate_musd, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ' (workspace, "user", job_id, day, month, estimate_musd, created_at)'
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (workspace, user, job_id, day, month, estimate, now.timestamp()),
             )
+            assert row is not None
+            return int(row[0])
 
     async def settle(self, reservation: Reservation, *, cost_usd: float, model: str) -> bool:
         """Bill the actual price instead of the estimate. False if already settled/released."""
@@ -341,7 +348,7 @@ class Quotas:
     async def held_by(self, job_id: str) -> list[Reservation]:
         """Reservations this job holds that were neither settled nor released."""
         rows = await self._store.fetchall(
-            "SELECT id, workspace, user, estimate_musd, job_id FROM quota_reservations"
+            'SELECT id, workspace, "user", estimate_musd, job_id FROM quota_reservations'
             " WHERE job_id = ? AND state = 'reserved' ORDER BY id",
             (job_id,),
         )
@@ -359,7 +366,7 @@ class Quotas:
         """Open reservations of finished jobs: a crash came between recording the
         outcome and settling (delivered) or releasing (failed) the reservation."""
         rows = await self._store.fetchall(
-            "SELECT r.id, r.workspace, r.user, r.estimate_musd, r.job_id"
+            'SELECT r.id, r.workspace, r."user", r.estimate_musd, r.job_id'
             " FROM quota_reservations r JOIN jobs j ON j.id = r.job_id"
             " WHERE r.state = 'reserved' AND j.state IN ('delivered', 'failed') ORDER BY r.id"
         )
@@ -368,13 +375,19 @@ class Quotas:
     async def _tallies(
         self, column: str, workspace: str, day: str, month: str, user: str | None
     ) -> dict[str, Tally]:
+        column = f'"{column}"'  # "user" is a reserved word in PostgreSQL
         rows = await self._store.fetchall(
-            f"SELECT {column}, sum(day = ?), count(*), sum(cost_musd) FROM quota_reservations"
-            " WHERE workspace = ? AND month = ? AND state = 'settled' AND (? IS NULL OR user = ?)"
+            f"SELECT {column}, sum(CASE WHEN day = ? THEN 1 ELSE 0 END), count(*),"
+            " sum(cost_musd) FROM quota_reservations WHERE workspace = ? AND month = ?"
+            " AND state = 'settled' AND (CAST(? AS TEXT) IS NULL OR \"user\" = ?)"
             f" GROUP BY {column} ORDER BY {column}",
             (day, workspace, month, user, user),
         )
-        return {key: Tally(today, count, cost / MICRO) for key, today, count, cost in rows}
+        # int(): PostgreSQL sums BIGINTs as NUMERIC (Decimal)
+        return {
+            key: Tally(int(today), int(count), int(cost) / MICRO)
+            for key, today, count, cost in rows
+        }
 
 
 def _reservation(row: Row) -> Reservation:

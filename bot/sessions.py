@@ -4,7 +4,7 @@ One ``sessions`` row per thread. Its history is the SDK's own JSON
 (``Content.model_dump(mode="json", exclude_none=True)``) with image bytes moved
 out: an ``inline_data.data`` (or ``inlineData.data``) string in the SDK's form
 (URL-safe, padded base64) becomes ``{"$blob": sha256, "size": n}`` and its
-bytes go to ``blobs`` (``INSERT OR IGNORE``: an image that every turn resends is
+bytes go to ``blobs`` (``ON CONFLICT DO NOTHING``: an image that every turn resends is
 stored once). ``load`` puts the same strings back, so a resumed thread sends
 exactly what an uninterrupted one would, thought signatures included. A string
 in any other form stays inline, so nothing is ever altered.
@@ -182,8 +182,10 @@ class SessionStore:
                 return None
             shas = sorted({sha for turn in state.history for sha in refs(turn)})
             marks = ",".join("?" * len(shas))
-            found = await db.fetchall(
-                f"SELECT sha256, data FROM blobs WHERE sha256 IN ({marks})", shas
+            found = (  # none: PostgreSQL refuses an empty IN ()
+                await db.fetchall(f"SELECT sha256, data FROM blobs WHERE sha256 IN ({marks})", shas)
+                if shas
+                else []
             )
             rows = await db.fetchall(
                 f"SELECT {_VERSION_COLUMNS} FROM versions v WHERE session_key = ? ORDER BY n",
@@ -296,13 +298,13 @@ class SessionStore:
         kept, dropped = trim(state.history, self._max)
         for digest, (data, mime) in {**blobs, sha: image}.items():
             await db.execute(
-                "INSERT OR IGNORE INTO blobs (sha256, mime_type, size, data, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO blobs (sha256, mime_type, size, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (digest, mime, len(data), data, now),
             )
         await db.execute(
-            "INSERT OR IGNORE INTO sessions (key, platform, workspace, channel, thread,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (key, platform, workspace, channel, thread,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (key.id, key.platform, key.workspace, key.channel, key.thread, now, now),
         )
         config, trimmed = json.dumps(state.config), was_trimmed or dropped

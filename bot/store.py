@@ -1,108 +1,82 @@
-"""The embedded database: SQLite through aiosqlite.
+"""The database port: one ``Store`` for SQLite (the default) or PostgreSQL.
 
-- ``IMAGINE_DATABASE_URL``: ``sqlite:///./data/imagine.db`` (relative),
-  ``sqlite:////abs/path.db`` or ``sqlite:///:memory:``. Other schemes are refused
-  with a clear error; the store is a port, so a server database can come later.
-- Schema migrations are numbered SQL files in ``bot/schema/`` (``0001_*.sql``,
-  ``0002_*.sql`` …), applied in order inside one transaction each, tracked by
-  ``PRAGMA user_version``. A database newer than this code is refused.
-- WAL journal, ``busy_timeout``, foreign keys on.
-- One connection runs statements one at a time, so coroutines sharing it share
-  its transaction: every write is either a single atomic statement
-  (``execute``) or runs inside ``transaction()``, which holds a lock so no other
-  coroutine's statement lands in the middle.
-- **Group commit.** A commit waits for the disk (``fsync``: ~5 ms here), so writes
-  that queue for the connection together share one: the first opens a batch
-  (``BEGIN IMMEDIATE``) and queues its ``COMMIT`` behind everyone already waiting;
-  each ``transaction()`` in it is a savepoint (an error undoes only its own); each
-  write returns only once the batch is committed, and a read that runs while one is
-  open waits for it too, so nobody acts on what is not yet on disk. A commit that
-  fails fails every write in its batch.
+``Store.open(url)`` picks the backend by the URL's scheme (``IMAGINE_DATABASE_URL``):
+
+- ``sqlite:///./data/imagine.db`` (relative), ``sqlite:////abs/path.db``,
+  ``sqlite:///:memory:`` — ``bot.store_sqlite``: one connection, group commit.
+- ``postgresql://user:pass@host:5432/db`` (or ``postgres://``; further query
+  parameters such as ``?search_path=imagine`` are server settings) —
+  ``bot.store_pg``: an asyncpg pool, one connection per transaction.
+
+Callers write one SQL for both: ``?`` or ``:name`` parameters, ``INSERT … ON CONFLICT
+DO NOTHING`` (not ``INSERT OR IGNORE``), ``"user"`` quoted (a reserved word in
+PostgreSQL), no ``rowid`` but ``jobs.rowid`` (a column there), ``RETURNING`` for new
+ids, and ``json_set`` from here for the one JSON edit they make in SQL.
+
+Every write is a single atomic statement (``execute``) or runs inside
+``transaction()``: all or nothing; statements of the task inside the block run in
+it (a task's transaction is found through a context variable). Transactions do not
+nest. A write returns once committed. Image bytes live in the database too (the
+``blobs`` table: BLOB / BYTEA; README "Where data lives" says why).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import re
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
-from importlib import resources
-from pathlib import Path
-from typing import Any, TypeVar
-
-import aiosqlite
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
 
 from bot.errors import ConfigError
+from bot.store_sql import Dialect, Params, Row, migrations
+from bot.store_sqlite import DEFAULT_URL, SqliteStore, database_path
 
-log = logging.getLogger(__name__)
+__all__ = ["DEFAULT_URL", "Row", "Store", "database_path", "migrations", "scheme"]
 
-DEFAULT_URL = "sqlite:///./data/imagine.db"
-BUSY_TIMEOUT_MS = 5000
-_MIGRATION = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-
-Row = aiosqlite.Row
-T = TypeVar("T")
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
-def database_path(url: str) -> str:
-    """The SQLite path in ``url`` (``":memory:"`` for an in-memory database)."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        scheme = url.split(":", 1)[0] if ":" in url else url
-        raise ConfigError(
-            f"IMAGINE_DATABASE_URL: only sqlite:/// URLs are supported (got {scheme}:)"
-        )
-    path = url[len(prefix) :]
-    if not path:
-        raise ConfigError("IMAGINE_DATABASE_URL: no database path after sqlite:///")
-    return path
+class Backend(Protocol):
+    """What a database driver module provides (``SqliteStore``, ``PostgresStore``)."""
+
+    dialect: Dialect
+
+    async def close(self) -> None: ...
+    async def version(self) -> int: ...
+    async def execute(self, sql: str, params: Params = ()) -> int: ...
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+    def transaction(self) -> AbstractAsyncContextManager[object]: ...
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) for every schema file, in order; versions must be 1, 2, 3 …"""
-    found = []
-    for entry in resources.files("bot").joinpath("schema").iterdir():
-        match = _MIGRATION.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text("utf-8")))
-    found.sort()
-    if [v for v, _, _ in found] != list(range(1, len(found) + 1)):
-        raise ConfigError(f"schema files are not numbered 1..n: {[n for _, n, _ in found]}")
-    return found
+def scheme(url: str) -> str:
+    """``"sqlite"`` or ``"postgresql"`` (ConfigError for anything else; never echoes
+    the rest of the URL, which may hold a password)."""
+    found = url.split("://", 1)[0].lower() if "://" in url else ""
+    if found == "sqlite":
+        return "sqlite"
+    if found in POSTGRES_SCHEMES:
+        return "postgresql"
+    raise ConfigError(
+        "IMAGINE_DATABASE_URL: use sqlite:///path.db or postgresql://user:pass@host/db"
+        + (f" (got {found}://)" if found else "")
+    )
 
 
 class Store:
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db = db
-        self._lock = asyncio.Lock()  # FIFO: whoever queued first runs first
-        self._batch: asyncio.Future[None] | None = None  # the open BEGIN; done when committed
-        self._commits: set[asyncio.Task[None]] = set()
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self.dialect: Dialect = backend.dialect
 
     @classmethod
     async def open(cls, url: str = DEFAULT_URL) -> Store:
-        path = database_path(url)
-        if path != ":memory:":
-            await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None)  # we manage transactions
-        db.row_factory = aiosqlite.Row
-        store = cls(db)
-        try:
-            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await db.execute("PRAGMA journal_mode = WAL")
-            await db.execute("PRAGMA foreign_keys = ON")
-            await store._migrate()
-        except BaseException:
-            await db.close()
-            raise
-        return store
+        if scheme(url) == "postgresql":
+            from bot.store_pg import PostgresStore
+
+            return cls(await PostgresStore.open(url))  # asyncpg imported only when used
+        return cls(await SqliteStore.open(url))
 
     async def close(self) -> None:
-        while self._commits:  # what was written is committed before the connection closes
-            await asyncio.wait(set(self._commits))
-        await self._db.close()
+        await self._backend.close()
 
     async def __aenter__(self) -> Store:
         return self
@@ -111,162 +85,28 @@ class Store:
         await self.close()
 
     async def version(self) -> int:
-        row = await self.fetchone("PRAGMA user_version")
-        return int(row[0]) if row else 0
+        """The schema version the database is at (the number of migrations applied)."""
+        return await self._backend.version()
 
-    async def _migrate(self) -> None:
-        current = await self.version()
-        steps = migrations()
-        if current > len(steps):
-            raise ConfigError(
-                f"the database is at schema version {current}, newer than this imagine-bot "
-                f"({len(steps)}); upgrade imagine-bot or restore a backup"
-            )
-        for version, name, sql in steps[current:]:
-            async with self.transaction():
-                for statement in _statements(sql):
-                    await self.execute(statement)
-                await self.execute(f"PRAGMA user_version = {version}")
-            log.info("database migrated to version %d (%s)", version, name)
-
-    # -- statements ----------------------------------------------------------
-    async def _write(self, run: Callable[[], Awaitable[T]]) -> T:
-        """``run`` (one statement) in the open batch; returns once that is committed."""
-        if _IN_TRANSACTION.get():
-            return await run()
-        async with self._lock:
-            batch = await self._begin()
-            try:
-                result = await run()
-            except BaseException:
-                self._lost(batch)
-                raise
-        await asyncio.shield(batch)
-        return result
-
-    async def _read(self, run: Callable[[], Awaitable[T]]) -> T:
-        """``run`` on its own, or in the open batch (then returning once it is committed)."""
-        if _IN_TRANSACTION.get():
-            return await run()
-        async with self._lock:
-            batch = self._batch
-            result = await run()
-        if batch is not None:
-            await asyncio.shield(batch)
-        return result
-
-    # Each statement is one trip to aiosqlite's thread (``execute_fetchall``): no cursor
-    # to fetch from and close in further trips; rows changed are ``total_changes`` moved.
-    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+    async def execute(self, sql: str, params: Params = ()) -> int:
         """One atomic statement; returns the number of rows it changed."""
+        return await self._backend.execute(sql, params)
 
-        async def run() -> int:
-            before = self._db.total_changes
-            await self._db.execute_fetchall(sql, params)
-            return self._db.total_changes - before
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        return await self._backend.fetchone(sql, params)
 
-        return await self._write(run)
-
-    async def insert(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        """One INSERT; returns the new row's rowid."""
-
-        async def run() -> int:
-            row = await self._db.execute_insert(sql, params)
-            return int(row[0]) if row else 0
-
-        return await self._write(run)
-
-    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
-        async def run() -> Row | None:
-            rows = await self._db.execute_fetchall(sql, params)
-            return next(iter(rows), None)
-
-        return await self._read(run)
-
-    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
-        async def run() -> list[Row]:
-            return list(await self._db.execute_fetchall(sql, params))
-
-        return await self._read(run)
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return await self._backend.fetchall(sql, params)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Store]:
-        """All or nothing, under the store's lock (a savepoint of the open batch); returns
-        once committed. Statements of this task inside the block run in it; others wait."""
-        if _IN_TRANSACTION.get():
-            raise RuntimeError("transactions do not nest")
-        async with self._lock:
-            batch = await self._begin()
-            token = _IN_TRANSACTION.set(True)
-            try:
-                await self._db.execute_fetchall("SAVEPOINT tx")
-                try:
-                    yield self
-                except BaseException:
-                    await self._undo(batch)
-                    raise
-                await self._db.execute_fetchall("RELEASE tx")
-            finally:
-                _IN_TRANSACTION.reset(token)
-        await asyncio.shield(batch)
+        """All or nothing; returns once committed. Transactions do not nest."""
+        async with self._backend.transaction():
+            yield self
 
-    # -- group commit (under the lock) ----------------------------------------
-    async def _begin(self) -> asyncio.Future[None]:
-        """The open batch, or a new one whose COMMIT queues behind everyone waiting now."""
-        if self._batch is None:
-            await self._db.execute_fetchall("BEGIN IMMEDIATE")
-            self._batch = batch = asyncio.get_running_loop().create_future()
-            batch.add_done_callback(_retrieved)
-            task = asyncio.create_task(self._commit(batch))
-            self._commits.add(task)
-            task.add_done_callback(self._commits.discard)
-        return self._batch
-
-    async def _commit(self, batch: asyncio.Future[None]) -> None:
-        try:
-            async with self._lock:
-                if self._batch is not batch:
-                    return  # already ended (see ``_lost``)
-                self._batch = None
-                try:
-                    await self._db.execute_fetchall("COMMIT")
-                except BaseException:
-                    if self._db.in_transaction:
-                        await self._db.execute_fetchall("ROLLBACK")
-                    raise
-        except asyncio.CancelledError:
-            batch.cancel()
-            raise
-        except Exception as exc:
-            batch.set_exception(exc)
-        else:
-            batch.set_result(None)
-
-    async def _undo(self, batch: asyncio.Future[None]) -> None:
-        """A transaction failed: undo its savepoint (the rest of the batch stands)."""
-        try:
-            await self._db.execute_fetchall("ROLLBACK TO tx")
-            await self._db.execute_fetchall("RELEASE tx")
-        except sqlite3.Error:
-            pass
-        self._lost(batch)
-
-    def _lost(self, batch: asyncio.Future[None]) -> None:
-        """After an error: if SQLite rolled the whole batch back, its writes all failed."""
-        if self._batch is batch and not self._db.in_transaction:
-            self._batch = None
-            batch.set_exception(sqlite3.OperationalError("the transaction was rolled back"))
-
-
-def _retrieved(batch: asyncio.Future[None]) -> None:
-    if not batch.cancelled():
-        batch.exception()  # its writers raise it; nobody left waiting is not an error
-
-
-_IN_TRANSACTION: ContextVar[bool] = ContextVar("imagine_store_transaction", default=False)
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a schema file into statements (no semicolons inside literals there)."""
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    def json_set(self, column: str, key: str) -> str:
+        """SQL for ``column`` (JSON text) with top-level ``key`` set to the JSON text
+        given as the next ``?`` parameter."""
+        if self.dialect == "postgresql":
+            return f"(jsonb_set(CAST({column} AS jsonb), '{{{key}}}', CAST(? AS jsonb)))::text"
+        return f"json_set({column}, '$.{key}', json(?))"

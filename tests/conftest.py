@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.databases import db_url, pg_url
+
+__all__ = ["db_url", "pg_url"]  # fixtures: each store test runs on SQLite and PostgreSQL
+
 VENDOR_ENV = (
     "GEMINI_API_KEY",
     "GOOGLE_API_KEY",

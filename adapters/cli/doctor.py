@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.freshness import Freshness
 from bot.router import Router
-from bot.store import Store, database_path
+from bot.store import Store, database_path, scheme
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 MARK = {OK: "✔", WARN: "⚠", FAIL: "✘"}
@@ -90,10 +90,15 @@ async def _freshness(router: Router, catalog: Catalog) -> list[tuple[str, str]]:
 
 async def _stored(settings: Settings, catalog: Catalog) -> list[tuple[str, str]]:
     """Shut-down ids still named by the database (they keep working, via the successor)."""
-    path = database_path(settings.database_url)
-    if path == ":memory:" or not await asyncio.to_thread(Path(path).is_file):
-        return []
-    async with await Store.open(settings.database_url) as store:
+    if scheme(settings.database_url) == "sqlite":  # a server database always exists
+        path = database_path(settings.database_url)
+        if path == ":memory:" or not await asyncio.to_thread(Path(path).is_file):
+            return []
+    try:
+        store = await Store.open(settings.database_url)
+    except ConfigError as exc:  # e.g. PostgreSQL unreachable (the URL's password never shown)
+        return [(FAIL, f"Database: {exc}")]
+    async with store:
         stored = await stored_aliases(store, catalog, date.today())
     return [(WARN, text) for text in stored.values()]
 

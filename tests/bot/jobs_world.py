@@ -1,10 +1,9 @@
-"""Shared by the job tests: a real SQLite store, a ledger, a notifier that records,
-and helpers to submit and deliver jobs."""
+"""Shared by the job tests: a real store (SQLite, then PostgreSQL: ``db_url``), a
+ledger, a notifier that records, and helpers to submit and deliver jobs."""
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -19,13 +18,9 @@ from bot.store import Store
 PRO = 0.134
 
 
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/imagine.db"
-
-
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(url(tmp_path)) as store:
+async def store(db_url: str) -> AsyncIterator[Store]:
+    async with await Store.open(db_url) as store:
         yield store
 
 

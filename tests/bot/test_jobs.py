@@ -1,6 +1,6 @@
 """Job records: idempotent submission, what a rerun needs, one change of state at a time."""
 
-from pathlib import Path
+import asyncio
 from typing import Any
 
 from bot.domain import Attempt, ImageInput, Outcome
@@ -12,7 +12,6 @@ from tests.bot.jobs_world import (
     quotas,
     store,
     submit,
-    url,
 )
 
 __all__ = ["jobs", "quotas", "store"]  # fixtures, used by name
@@ -54,9 +53,9 @@ async def test_a_redelivered_event_finds_its_job(store: Store, jobs: JobStore) -
     ]
 
 
-async def test_a_job_keeps_what_a_rerun_needs_across_a_restart(tmp_path: Path) -> None:
+async def test_a_job_keeps_what_a_rerun_needs_across_a_restart(db_url: str) -> None:
     ref, other = png(), png(8, 8, (0, 0, 255))
-    async with await Store.open(url(tmp_path)) as store:
+    async with await Store.open(db_url) as store:
         job, _ = await JobStore(store).submit(
             platform="discord",
             workspace="G1",
@@ -68,7 +67,7 @@ async def test_a_job_keeps_what_a_rerun_needs_across_a_restart(tmp_path: Path) -
             idempotency_key="interaction-9",
             references=(ImageInput(ref, "image/png"), ImageInput(other, "image/png")),
         )
-    async with await Store.open(url(tmp_path)) as store:
+    async with await Store.open(db_url) as store:
         jobs = JobStore(store)
         again = await jobs.get(job.id)
         assert again is not None and again.state is JobState.QUEUED
@@ -103,3 +102,15 @@ async def test_each_state_change_happens_once(jobs: JobStore) -> None:
     assert await jobs.mark_failed(queued.id, error_code="interrupted", attempts=())
     assert not await jobs.mark_running(queued.id)
     assert await jobs.unfinished() == []
+
+
+async def test_an_event_delivered_to_two_processes_at_once_makes_one_job(db_url: str) -> None:
+    """The event key is unique in the database, not in one process: two stores (two bot
+    processes) taking the same redelivered event together find one job between them."""
+    async with await Store.open(db_url) as one, await Store.open(db_url) as two:
+        made = await asyncio.gather(
+            *(submit(JobStore(s), "T1", n, key=f"Ev{n}") for n in range(20) for s in (one, two))
+        )
+        assert len({job.id for job in made}) == 20
+        row = await one.fetchone("SELECT count(*) FROM jobs")
+        assert row is not None and row[0] == 20

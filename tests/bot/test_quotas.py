@@ -1,7 +1,6 @@
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,13 +23,9 @@ class Clock:
         return self.now
 
 
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/imagine.db"
-
-
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(url(tmp_path)) as store:
+async def store(db_url: str) -> AsyncIterator[Store]:
+    async with await Store.open(db_url) as store:
         yield store
 
 
@@ -205,13 +200,13 @@ async def test_a_refused_call_does_not_use_a_rate_slot(store: Store, clock: Cloc
     await quotas.aclose()
 
 
-async def test_overrides_persist_across_reopening(tmp_path: Path, clock: Clock) -> None:
-    async with await Store.open(url(tmp_path)) as store:
+async def test_overrides_persist_across_reopening(db_url: str, clock: Clock) -> None:
+    async with await Store.open(db_url) as store:
         quotas = ledger(store, clock, daily_images=100, monthly_budget_usd=50)
         limits = await quotas.set_override("discord:42", daily_images=3)
         assert (limits.daily_images, limits.monthly_budget_usd) == (3, 50)
         await quotas.set_override("discord:42", monthly_budget_usd=7.5)  # daily stays 3
-    async with await Store.open(url(tmp_path)) as store:
+    async with await Store.open(db_url) as store:
         quotas = ledger(store, clock, daily_images=100, monthly_budget_usd=50)
         limits = await quotas.get_limits("discord:42")
         assert (limits.daily_images, limits.monthly_budget_usd) == (3, 7.5)
@@ -288,9 +283,9 @@ async def test_bad_configuration_is_refused(store: Store, clock: Clock) -> None:
         await naive.reserve(workspace="cli", user="me", estimate_usd=0)
 
 
-async def test_two_processes_share_one_ledger(tmp_path: Path, clock: Clock) -> None:
+async def test_two_processes_share_one_ledger(db_url: str, clock: Clock) -> None:
     """The cap holds in the database, not only in one Quotas: e.g. the bot and the CLI."""
-    async with await Store.open(url(tmp_path)) as one, await Store.open(url(tmp_path)) as two:
+    async with await Store.open(db_url) as one, await Store.open(db_url) as two:
         a, b = ledger(one, clock, daily_images=10), ledger(two, clock, daily_images=10)
         results = await asyncio.gather(burst(a, 25, PRO), burst(b, 25, PRO))
         won = [r for batch in results for r in batch if isinstance(r, Reservation)]

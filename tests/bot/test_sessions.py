@@ -1,4 +1,5 @@
-"""Thread sessions on a real SQLite file: history round trip, blobs, trimming, versions."""
+"""Thread sessions on a real database (SQLite, then PostgreSQL): history round trip,
+blobs, trimming, versions."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,8 +46,8 @@ def exchange(prompt: str, out: bytes, *, ref: bytes | None = None) -> tuple[dict
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(f"sqlite:///{tmp_path}/imagine.db") as s:
+async def store(db_url: str) -> AsyncIterator[Store]:
+    async with await Store.open(db_url) as s:
         yield s
 
 

@@ -258,3 +258,12 @@ def test_doctor_names_the_playground_and_an_unguarded_bind(cli) -> None:
     token = "a-long-random-web-token-0123456789"
     guarded = cli("doctor", IMAGINE_HTTP_HOST="0.0.0.0", IMAGINE_WEB_TOKEN=token)
     assert guarded.code == 0 and token not in guarded.stdout
+
+
+def test_doctor_on_postgresql(cli, pg_url: str) -> None:
+    """A reachable server is used (migrated, read); an unreachable one is a failed check
+    that names host and database, never the URL's password."""
+    assert cli("doctor", "--json", IMAGINE_DATABASE_URL=pg_url).json["ok"] is True
+    down = cli("doctor", IMAGINE_DATABASE_URL="postgresql://bot:hunter2@127.0.0.1:1/imagine")
+    assert down.code == 1 and "cannot reach PostgreSQL at 127.0.0.1:1/imagine" in down.stdout
+    assert "hunter2" not in down.stdout + down.stderr
