@@ -3,7 +3,8 @@
 Per workspace (``"slack:T123"``, ``"discord:42"``, ``"cli"``): a daily image cap
 (resets 00:00 UTC), a monthly USD budget (resets on the 1st, 00:00 UTC), both
 overridable per workspace in the database (0 = unlimited). Per user: a burst
-rate such as ``"5/minute"`` (the ``limits`` library, moving window, in memory).
+rate such as ``"5/minute"`` (the ``limits`` library, moving window; in memory, or
+in ``rate_storage`` — shared by every process, e.g. Redis — when one is given).
 
 ``reserve`` counts 1 image and the estimated cost as *reserved* in one
 transaction whose conditional UPDATEs refuse what would pass a cap; ``settle``
@@ -13,11 +14,13 @@ if it is still ``reserved``, so a second call does nothing. Money is integer
 micro-dollars in the database, so the ledger adds up exactly.
 
 The caps hold in the database (several processes may share it); the rate lives
-in this process. How many of a workspace's jobs *run* at once is the job
-runner's one cap (``IMAGINE_GUILD_CONCURRENCY``: further jobs wait their turn),
-not the ledger's. Reservations carry their job's id, so restart recovery finds
-what a crashed run left reserved (``held_by``, ``left_open``). The rate
-limiter keeps wall-clock time; the periods follow the injected clock.
+in this process unless ``rate_storage`` is shared (its owner opens and closes it,
+and keeps it answering: ``adapters/shared`` falls back to memory while Redis is
+down). How many of a workspace's jobs *run* at once is the job runner's one cap
+(``IMAGINE_GUILD_CONCURRENCY``: further jobs wait their turn), not the ledger's.
+Reservations carry their job's id, so restart recovery finds what a crashed run
+left reserved (``held_by``, ``left_open``). The rate limiter keeps wall-clock
+time; the periods follow the injected clock.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot.bounds import MAX_BUDGET_USD, MAX_DAILY_IMAGES
@@ -122,6 +125,7 @@ class Quotas:
         user_rate: str | None = "5/minute",
         now: WallClock = _utcnow,
         meter: Meter | None = None,
+        rate_storage: Storage | None = None,
     ) -> None:
         if not _in_bounds(daily_images, monthly_budget_usd):
             raise ConfigError(
@@ -138,8 +142,10 @@ class Quotas:
                 self._rate = parse(user_rate)
             except ValueError as exc:
                 raise ConfigError(f"IMAGINE_USER_RATE: {user_rate!r} is not a rate") from exc
-        self._rate_storage = MemoryStorage()
-        self._limiter = MovingWindowRateLimiter(self._rate_storage)
+        self._own_storage: MemoryStorage | None = None
+        if rate_storage is None:
+            rate_storage = self._own_storage = MemoryStorage()
+        self._limiter = MovingWindowRateLimiter(rate_storage)  # it needs moving windows
         # rate test → ledger → rate hit, one caller at a time per person (only with a rate:
         # people's reservations never wait on each other; the store batches their commits)
         self._gates: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
@@ -147,8 +153,9 @@ class Quotas:
         )
 
     async def aclose(self) -> None:
-        """Stop the rate limiter's expiry task (the ledger itself is in the store)."""
-        timer = self._rate_storage.timer
+        """Stop the rate limiter's expiry task (the ledger itself is in the store; a
+        shared ``rate_storage`` is its owner's to close)."""
+        timer = self._own_storage.timer if self._own_storage is not None else None
         if timer is not None and not timer.done():
             timer.cancel()
             await asyncio.wait([timer])
