@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from adapters.shared.link import FAILURES, RedisLink
+from adapters.shared.link import FAILURES, RedisLink, raise_if_cancelled
 from bot.health import BreakerNews
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class RedisHealthBus:
             try:
                 await self._follow(deliver)
             except FAILURES as exc:
+                raise_if_cancelled()
                 self._link.failed(exc)
             await asyncio.sleep(self._retry_s)
 
@@ -78,6 +79,7 @@ class RedisHealthBus:
                 deliver(trip)
             while True:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                raise_if_cancelled()
                 if message is not None and (news := self._decode(message.get("data"))):
                     deliver(news)
         finally:

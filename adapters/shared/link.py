@@ -27,6 +27,15 @@ T = TypeVar("T")
 FAILURES = (RedisError, OSError, TimeoutError)
 
 
+def raise_if_cancelled() -> None:
+    """Re-raise a cancellation of this task that redis-py swallowed: one that lands as
+    its own read timeout fires can come back as a timeout (or a reply), and a
+    task that goes on would never stop."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class RedisLink:
     def __init__(self, url: str, *, prefix: str = "imagine:", timeout_s: float = 1.0) -> None:
         self.client = Redis.from_url(
@@ -55,8 +64,10 @@ class RedisLink:
             async with asyncio.timeout(self.timeout_s):
                 result = await call()
         except FAILURES as exc:
+            raise_if_cancelled()
             self.failed(exc)
             return await otherwise()
+        raise_if_cancelled()
         self.ok()
         return result
 

@@ -153,3 +153,30 @@ async def test_with_redis_down_images_are_still_made_and_one_warning_is_logged(
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert f"127.0.0.1:{closed_port}/0 is unavailable" in warnings[0].getMessage()
+
+
+async def test_sharing_resumes_when_redis_comes_back(
+    stack: AsyncExitStack, redis_url: str, closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis of this test's own, started only after the processes found it down."""
+    caplog.set_level(logging.INFO, logger="adapters.shared")
+    url = f"redis://127.0.0.1:{closed_port}/0"
+    a = await spawn(stack, url, "back:", retry_s=0.05)
+    b = await spawn(stack, url, "back:", retry_s=0.05)
+    await until(lambda: a.link.down and b.link.down, within_s=2.0)
+    server = await asyncio.create_subprocess_exec(
+        "redis-server", "--port", str(closed_port), "--bind", "127.0.0.1",
+        "--save", "", "--appendonly", "no",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await until(lambda: not a.link.down and not b.link.down, within_s=5.0)
+        await listening(a, 2)
+        await force_down(a)
+        await until(lambda: b.state() is HealthState.DOWN, within_s=1.0)
+        said = [(r.levelname, r.getMessage()) for r in caplog.records]
+    finally:
+        server.terminate()
+        await server.wait()
+    assert [lvl for lvl, _ in said].count("WARNING") == 2  # once per process, not per retry
+    assert sum(lvl == "INFO" and "is back:" in m for lvl, m in said) == 2, said
