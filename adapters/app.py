@@ -6,7 +6,8 @@ discord.py's ``examples/advanced_startup.py``. Each part is opened on one
 
     platform settings (a bad one stops here, before anything opens)
     → the in-process sandbox (playground with no model keys only)
-    → store → quota ledger → router (providers) → sessions, workspace settings
+    → store → Redis (IMAGINE_REDIS_URL only) → quota ledger → router (providers)
+    → shared health (Redis only) → sessions, workspace settings
     → platform clients and their sinks → announcer, model-list checks
     → service (the sinks passed in) → platform listeners (→ the service)
     → web server (/healthz, /slack/events) → platforms connect → jobs resume
@@ -38,6 +39,7 @@ from adapters.parts import Parts
 from adapters.platforms import chosen_platforms, open_platforms
 from adapters.playground.embedded import has_keys, open_sandbox
 from adapters.providers.routes import build_router
+from adapters.shared import open_shared
 from adapters.web import web_app, web_server
 from adapters.web_guard import check_bind
 from bot.aliases import Aliases, stored_aliases
@@ -47,11 +49,12 @@ from bot.freshness import Freshness, ShutdownNotice
 from bot.guild_settings import GuildSettings
 from bot.meter import Meter
 from bot.notice_log import NoticeLog
-from bot.ports import JobSink
+from bot.ports import Claims, JobSink
 from bot.quotas import Quotas
 from bot.router import Router
 from bot.service import ImagineService
 from bot.sessions import SessionStore
+from bot.shared_health import SharedHealth
 from bot.status_history import StatusHistory
 from bot.store import Store
 
@@ -82,24 +85,30 @@ class _Core:
     warnings: list[str]
     images: PillowInspector
     meter: Meter | None = None
+    claims: Claims | None = None  # which process posts an announcement (Redis only)
 
 
 async def _open_core(
     stack: AsyncExitStack, settings: Settings, meter: Meter | None = None
 ) -> _Core:
-    """Store → quota ledger → router → sessions and workspace settings."""
+    """Store → Redis → quota ledger → router → shared health → sessions and workspace
+    settings (Redis parts only with IMAGINE_REDIS_URL)."""
     store = await stack.enter_async_context(await Store.open(settings.database_url))
+    shared = open_shared(stack, settings.imagine_redis_url)
     quotas = Quotas(
         store,
         daily_images=settings.imagine_daily_images_per_guild,
         monthly_budget_usd=settings.imagine_monthly_budget_usd_per_guild,
         user_rate=settings.imagine_user_rate,
         meter=meter,
+        rate_storage=shared.rates if shared else None,
     )
     stack.push_async_callback(quotas.aclose)
     images = PillowInspector(settings.image_limits)  # references and models' images alike
     router, warnings = build_router(settings, meter=meter, images=images)
     stack.push_async_callback(router.aclose)
+    if shared is not None:
+        await stack.enter_async_context(SharedHealth(router.board, shared.bus))
     stored = await stored_aliases(store, settings.catalog, date.today())
     warnings += stored.values()
     if isinstance(router.resolve, Aliases):
@@ -114,7 +123,8 @@ async def _open_core(
         usable_model=lambda m: m in {r.model.id for r in router.routes},
         resolve=router.resolve,
     )
-    return _Core(store, quotas, router, sessions, guilds, warnings, images, meter)
+    claims = shared.claims if shared else None
+    return _Core(store, quotas, router, sessions, guilds, warnings, images, meter, claims)
 
 
 def _open_service(
@@ -199,6 +209,7 @@ async def serve(
             [p.sink for p in platforms],
             settle_s=settings.imagine_announce_settle_s,
             cooldown_s=settings.imagine_announce_cooldown_s,
+            claims=core.claims,
         )
         stack.push_async_callback(announcer.aclose)
         freshness = Freshness(core.router, settings.catalog)

@@ -30,6 +30,15 @@ Debounce, per route, on the injected ``clock``:
 
 What falls due together goes out as one message (lines joined).
 
+**Several processes** (``claims``, e.g. Redis ``SET NX`` with a TTL): each process
+announces from its own board (trips are shared, ``bot.shared_health``), and each
+line is posted only by the process that claims its key first — the route and the
+change said (``gemini-3-pro-image:normal>down``; ``primary:A>B``). A bad-news key
+lasts ``cooldown_s`` (one "down" per route per cooldown across processes); a
+recovery's or primary change's, ``settle_s`` (two of those are always at least a
+settle apart); each at least ``MIN_CLAIM_S`` (how far apart processes may decide
+the same line). A claim that cannot be made (the claims store is down) posts.
+
 Workspaces: ``status_channels()`` keys are ``"<platform>:<id>"`` (``slack:T123``,
 ``discord:456``). A poster gets only the keys whose platform (before the first
 ``:``) is its ``platform``, and gets the **full key** unchanged: the adapter
@@ -51,13 +60,14 @@ from typing import Protocol
 
 from bot.guild_settings import GuildSettings
 from bot.health import HealthBoard, HealthEvent, HealthState
-from bot.ports import Clock
+from bot.ports import Claims, Clock
 from bot.status_text import delayed_text, down_text, primary_text, recovered_text
 from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+MIN_CLAIM_S = 2.0
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:
@@ -105,8 +115,10 @@ class Announcer:
         post_timeout_s: float = 10.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        claims: Claims | None = None,
     ) -> None:
         self._board, self._guilds, self._posters = board, guilds, tuple(posters)
+        self._claims = claims
         self._settle, self._cooldown, self._timeout = settle_s, cooldown_s, post_timeout_s
         self._clock, self._sleep = clock, sleep
         self._inbox: deque[tuple[HealthEvent, float]] = deque()
@@ -166,7 +178,11 @@ class Announcer:
             self._wake.clear()
             while self._inbox:
                 self._absorb(*self._inbox.popleft())
-            lines = self._due_lines(self._clock())
+            lines = [
+                line
+                for key, ttl, line in self._due_lines(self._clock())
+                if await self._claim(key, ttl)
+            ]
             if lines:
                 await self._post("\n".join(lines))
             if self._inbox:
@@ -223,14 +239,28 @@ class Announcer:
         r.actual, r.event, r.changed_at = new, event, at
         r.check_at = at if new is HealthState.NORMAL else at + self._settle
 
-    def _due_lines(self, now: float) -> list[str]:
+    async def _claim(self, key: str, ttl_s: float) -> bool:
+        """Is this process the one to post the line ``key``? (No claims: always.)"""
+        if self._claims is None:
+            return True
+        try:
+            return await self._claims.claim(f"announce:{key}", ttl_s=max(MIN_CLAIM_S, ttl_s))
+        except Exception:  # the port never raises; a bug in one must not silence channels
+            log.exception("announcement claim failed; posting")
+            return True
+
+    def _due_lines(self, now: float) -> list[tuple[str, float, str]]:
+        """(claim key, its TTL, line) for what falls due now."""
         lines = []
         for label, r in self._routes.items():
             if r.check_at is not None and r.check_at <= now:
                 r.check_at = None
+                said = r.said
                 line = self._reconcile(label, r, now)
                 if line:
-                    lines.append(line)
+                    bad = r.actual is not HealthState.NORMAL and said is not HealthState.DOWN
+                    ttl = self._cooldown if bad else self._settle
+                    lines.append((f"{label}:{said}>{r.actual}", ttl, line))
         change = self._change
         if change is not None and change.due <= now:
             self._change = None
@@ -241,7 +271,8 @@ class Announcer:
                     change.due = self._told_at + self._cooldown  # held, as a flapping route's
                     self._change = change
                 else:
-                    lines.append(primary_text(replace(change.latest, previous_primary=self._told)))
+                    text = primary_text(replace(change.latest, previous_primary=self._told))
+                    lines.append((f"primary:{self._told}>{latest}", self._settle, text))
                     self._tell(latest, now)
         return lines
 

@@ -36,6 +36,10 @@ probe at a time; the probe runs to its own verdict (``bot.walk`` never cancels a
 probe), a success closes, a failure re-opens for another interval. A 429 that
 names a retry delay trips at once and holds the breaker open at least that long;
 ``trip(hold_s=…)`` holds it for a misconfigured model.
+
+**Shared.** ``on_change(opened)`` is told of every trip and close made here (the
+board passes them on to other processes, ``bot.shared_health``); ``adopt_trip`` /
+``adopt_close`` apply another process's, counting no call and telling no one.
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ class CircuitBreaker:
         self._opened = False
         self._probe = 0  # ticket of the half-open probe in flight; 0: none
         self.opened_at: float | None = None
+        self.on_change: Callable[[bool], None] | None = None  # True: tripped; False: closed
 
     # -- reading -------------------------------------------------------------
     @property
@@ -119,6 +124,16 @@ class CircuitBreaker:
     @property
     def reopens_in(self) -> float:
         return max(0.0, max(self._open_until, self._hold_until) - self._clock())
+
+    @property
+    def held_for(self) -> float:
+        """Seconds left of a vendor's retry-after or an admin hold (0: none)."""
+        return max(0.0, self._hold_until - self._clock())
+
+    @property
+    def open_for(self) -> float:
+        """Seconds left of the open period, not counting a hold (0: not open)."""
+        return max(0.0, self._open_until - self._clock()) if self._opened else 0.0
 
     # -- admission -----------------------------------------------------------
     def admit(self) -> int | None:
@@ -191,6 +206,24 @@ class CircuitBreaker:
         self._hold_until = max(self._hold_until, now + hold_s)
         self._trip(now)
 
+    # -- another process's verdicts (bot.shared_health) -------------------------
+    def adopt_trip(self, *, open_s: float, hold_s: float = 0.0) -> None:
+        """Another process tripped this route: open now for ``open_s`` (held ``hold_s``),
+        or longer if already so. No failure is counted and ``on_change`` is not told."""
+        now = self._clock()
+        self._hold_until = max(self._hold_until, now + hold_s)
+        self._open_until = max(self._open_until, now + open_s)
+        if not self._opened:
+            self.opened_at = now
+            self._new_epoch()
+        self._opened = True
+
+    def adopt_close(self) -> None:
+        """Another process's probe succeeded: close, unless held here (a vendor's
+        retry-after is never overridden). ``on_change`` is not told."""
+        if self._opened and not self.held:
+            self._close(tell=False)
+
     # -- the trip rule ---------------------------------------------------------
     def run(self) -> int:
         """Consecutive failures at the newest end of the admitted calls (admission order)."""
@@ -238,6 +271,8 @@ class CircuitBreaker:
             self.opened_at = now
             self._new_epoch()
         self._opened = True
+        if self.on_change is not None:
+            self.on_change(True)
 
     def open_period(self) -> float:
         """How long a trip keeps the breaker open (the route's probe interval, capped)."""
@@ -246,12 +281,14 @@ class CircuitBreaker:
         route = self._route_open() if self._route_open is not None else self._p.max_open_s
         return min(route, self._p.max_open_s)
 
-    def _close(self) -> None:
+    def _close(self, *, tell: bool = True) -> None:
         self._opened = False
         self._probe = 0
         self._calls.clear()
         self.opened_at = None
         self._new_epoch()
+        if tell and self.on_change is not None:
+            self.on_change(False)
 
     def _new_epoch(self) -> None:
         self._epoch += 1

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     imagine_admin_users: str = ""  # comma list of user ids allowed to run admin commands
     imagine_data_dir: Path = Path("data")
     imagine_database_url: str | None = None  # default: sqlite:///<IMAGINE_DATA_DIR>/imagine.db
+    # shared live between processes (health, rate limits, announcements); None: per process
+    imagine_redis_url: str | None = None
     imagine_daily_images_per_guild: int = Field(default=100, ge=0, le=bounds.MAX_DAILY_IMAGES)
     imagine_monthly_budget_usd_per_guild: float = Field(
         default=50.0, ge=0, le=bounds.MAX_BUDGET_USD, allow_inf_nan=False
@@ -87,7 +89,13 @@ class Settings(BaseSettings):
     def database_url(self) -> str:
         return self.imagine_database_url or f"sqlite:///{self.imagine_data_dir}/imagine.db"
 
-    @field_validator("imagine_models", "imagine_config", "imagine_database_url", mode="before")
+    @field_validator(
+        "imagine_models",
+        "imagine_config",
+        "imagine_database_url",
+        "imagine_redis_url",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

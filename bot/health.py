@@ -12,6 +12,10 @@ A route is one model on one channel; its label is the model id, or
   before a slowdown that still come back normally do not hide it). Delayed routes are
   demoted, not tripped; they get one probe request every ``probe_every_s``.
 - 🟢 normal otherwise. The baseline learns only from normal-state successes.
+
+Breakers are shared between processes through ``bot.shared_health``: the board
+tells ``on_breaker`` listeners of each local trip and close (``BreakerNews``) and
+``adopt`` applies another process's.
 """
 
 from __future__ import annotations
@@ -26,7 +30,14 @@ from bot.breaker import BreakerPolicy, BreakerState
 from bot.ports import Clock
 from bot.route_health import HealthPolicy, HealthState, RouteHealth
 
-__all__ = ["HealthBoard", "HealthEvent", "HealthPolicy", "HealthState", "RouteStatus"]
+__all__ = [
+    "BreakerNews",
+    "HealthBoard",
+    "HealthEvent",
+    "HealthPolicy",
+    "HealthState",
+    "RouteStatus",
+]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +72,20 @@ class RouteStatus:
     breaker: BreakerState = BreakerState.CLOSED
 
 
+@dataclass(frozen=True, slots=True)
+class BreakerNews:
+    """A route's breaker tripped (open ``open_s`` more seconds, held ``hold_s`` by a
+    vendor's retry-after or an admin hold) or closed (``opened`` False): recovered."""
+
+    route: str
+    opened: bool
+    open_s: float = 0.0
+    hold_s: float = 0.0
+    reason: str = ""  # the failure that tripped it ("overloaded", "rate_limited" …)
+
+
 Subscriber = Callable[[HealthEvent], None]
+BreakerListener = Callable[[BreakerNews], None]
 
 
 class HealthBoard:
@@ -83,6 +107,7 @@ class HealthBoard:
         self._since: dict[str, float] = {}
         self._primary: str | None = None
         self._subscribers: list[Subscriber] = []
+        self._breaker_listeners: list[BreakerListener] = []
         self.notices: list[str] = []  # e.g. "⏳ X shuts down on D — …" (bot.freshness)
 
     def add(self, label: str, *, model: str, channel: str, typical_latency_s: float) -> RouteHealth:
@@ -95,6 +120,7 @@ class HealthBoard:
             breaker_policy=self._breaker_policy,
             clock=self._clock,
         )
+        rh.breaker.on_change = lambda opened: self._breaker_changed(label, opened)
         self._routes[label] = rh
         self._last[label] = HealthState.NORMAL
         self._primary = self._primary or label
@@ -106,6 +132,39 @@ class HealthBoard:
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         self._subscribers.append(fn)
         return lambda: self._subscribers.remove(fn)
+
+    def on_breaker(self, fn: BreakerListener) -> Callable[[], None]:
+        """``fn`` is told of each trip and close of a breaker made by this process."""
+        self._breaker_listeners.append(fn)
+        return lambda: self._breaker_listeners.remove(fn)
+
+    def adopt(self, news: BreakerNews) -> None:
+        """Another process's trip or close, applied here (no call counted), then the
+        transitions published as if seen here. A route this process lacks: ignored."""
+        rh = self._routes.get(news.route)
+        if rh is None:
+            return
+        if news.opened:
+            rh.last_failure = news.reason or rh.last_failure or "unavailable"
+            rh.breaker.adopt_trip(open_s=news.open_s, hold_s=news.hold_s)
+        else:
+            rh.breaker.adopt_close()
+        self.refresh()
+
+    def _breaker_changed(self, label: str, opened: bool) -> None:
+        breaker = self._routes[label].breaker
+        news = BreakerNews(
+            label,
+            opened,
+            open_s=breaker.open_for if opened else 0.0,
+            hold_s=breaker.held_for if opened else 0.0,
+            reason=self._routes[label].last_failure if opened else "",
+        )
+        for fn in list(self._breaker_listeners):
+            try:
+                fn(news)
+            except Exception:
+                log.exception("breaker listener failed on %s", label)
 
     def primary(self) -> str | None:
         """The route a plain request would use first right now."""

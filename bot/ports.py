@@ -23,6 +23,15 @@ AttemptStarted = Callable[[str, tuple[Attempt, ...]], None]
 """``(model id, attempts finished before this one)``: a call to a model was just sent."""
 
 
+class Claims(Protocol):
+    """ "Am I the first?" across processes (Redis ``SET NX`` with a TTL): ``claim`` is
+    True for the first caller of ``key``, then False for every caller until ``ttl_s``
+    has passed. Never raises: when it cannot tell, True (a line said twice is better
+    than one never said)."""
+
+    async def claim(self, key: str, *, ttl_s: float) -> bool: ...
+
+
 @runtime_checkable
 class ImageProvider(Protocol):
     """One channel to one vendor API (Google direct, a relay, Vertex, OpenAI).

@@ -3,7 +3,8 @@
 Per workspace (``"slack:T123"``, ``"discord:42"``, ``"cli"``): a daily image cap
 (resets 00:00 UTC), a monthly USD budget (resets on the 1st, 00:00 UTC), both
 overridable per workspace in the database (0 = unlimited). Per user: a burst
-rate such as ``"5/minute"`` (the ``limits`` library, moving window, in memory).
+rate such as ``"5/minute"`` (the ``limits`` library, moving window; in memory, or
+in ``rate_storage`` — shared by every process, e.g. Redis — when one is given).
 
 ``reserve`` counts 1 image and the estimated cost as *reserved* in one
 transaction whose conditional UPDATEs refuse what would pass a cap; ``settle``
@@ -17,7 +18,9 @@ conditional UPDATE waits for its row's lock and then re-checks the cap, and ever
 transaction takes the day's row before the month's, so none overshoots or deadlocks).
 It is a transaction, not one statement: SQLite has no UPDATE inside a WITH, and no
 PostgreSQL statement can undo one counter when the other refuses (short of an error).
-The rate lives in this process. How many of a workspace's jobs *run* at once is the job
+The rate lives in this process unless ``rate_storage`` is shared (its owner opens and
+closes it, and keeps it answering: ``adapters/shared`` falls back to memory while Redis
+is down). How many of a workspace's jobs *run* at once is the job
 runner's one cap (``IMAGINE_GUILD_CONCURRENCY``: further jobs wait their turn),
 not the ledger's. Reservations carry their job's id, so restart recovery finds
 what a crashed run left reserved (``held_by``, ``left_open``). The rate
@@ -34,15 +37,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot.bounds import MAX_BUDGET_USD, MAX_DAILY_IMAGES
 from bot.errors import ConfigError, QuotaExceeded
 from bot.meter import Meter, SafeMeter, refusal_kind
+from bot.quota_usage import MICRO, Periods, Tally, Usage, read_usage
 from bot.store import Row, Store
 
-MICRO = 1_000_000
+__all__ = [
+    "MICRO", "Limits", "Quotas", "Reservation", "Tally", "Usage", "WallClock", "to_micros"
+]  # fmt: skip
+
 WallClock = Callable[[], datetime]
 """Aware datetimes; ``datetime.now(UTC)`` in production, a fake in tests."""
 
@@ -75,29 +82,7 @@ class Reservation:
     job_id: str | None = None
 
 
-@dataclass(frozen=True)
-class Tally:
-    images_today: int
-    images_month: int
-    spent_usd: float
-
-
-@dataclass(frozen=True)
-class Usage:
-    workspace: str
-    limits: Limits
-    images_today: int  # settled today
-    images_reserved: int  # reserved today, not yet settled or released
-    spent_usd: float  # settled this month
-    reserved_usd: float
-    daily_resets_at: datetime
-    monthly_resets_at: datetime
-    in_flight: int  # reserved, not yet settled or released (queued or running)
-    by_model: dict[str, Tally]  # settled this month
-    by_user: dict[str, Tally]
-
-
-def _periods(now: datetime) -> tuple[str, str, datetime, datetime]:
+def _periods(now: datetime) -> Periods:
     """(day, month, next midnight, first of next month), all UTC."""
     if now.tzinfo is None:
         raise ValueError("the quota clock must return timezone-aware datetimes")
@@ -126,6 +111,7 @@ class Quotas:
         user_rate: str | None = "5/minute",
         now: WallClock = _utcnow,
         meter: Meter | None = None,
+        rate_storage: Storage | None = None,
     ) -> None:
         if not _in_bounds(daily_images, monthly_budget_usd):
             raise ConfigError(
@@ -142,8 +128,10 @@ class Quotas:
                 self._rate = parse(user_rate)
             except ValueError as exc:
                 raise ConfigError(f"IMAGINE_USER_RATE: {user_rate!r} is not a rate") from exc
-        self._rate_storage = MemoryStorage()
-        self._limiter = MovingWindowRateLimiter(self._rate_storage)
+        self._own_storage: MemoryStorage | None = None
+        if rate_storage is None:
+            rate_storage = self._own_storage = MemoryStorage()
+        self._limiter = MovingWindowRateLimiter(rate_storage)  # it needs moving windows
         # rate test → ledger → rate hit, one caller at a time per person (only with a rate:
         # people's reservations never wait on each other; the store batches their commits)
         self._gates: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
@@ -151,8 +139,9 @@ class Quotas:
         )
 
     async def aclose(self) -> None:
-        """Stop the rate limiter's expiry task (the ledger itself is in the store)."""
-        timer = self._rate_storage.timer
+        """Stop the rate limiter's expiry task (the ledger itself is in the store; a
+        shared ``rate_storage`` is its owner's to close)."""
+        timer = self._own_storage.timer if self._own_storage is not None else None
         if timer is not None and not timer.done():
             timer.cancel()
             await asyncio.wait([timer])
@@ -312,37 +301,8 @@ class Quotas:
     # -- reporting -------------------------------------------------------------
     async def usage(self, workspace: str, *, user: str | None = None) -> Usage:
         """This workspace's day and month; with ``user``, the breakdowns are that user's only."""
-        day, month, next_day, next_month = _periods(self._now())
-        counters = {
-            (counter, period): (spent, reserved)
-            for counter, period, spent, reserved in await self._store.fetchall(
-                "SELECT counter, period, spent, reserved FROM quota_usage WHERE workspace = ?"
-                " AND ((counter = 'images' AND period = ?) OR (counter = 'musd' AND period = ?))",
-                (workspace, day, month),
-            )
-        }
-        images, images_reserved = counters.get(("images", day), (0, 0))
-        spent, reserved = counters.get(("musd", month), (0, 0))
-        return Usage(
-            workspace=workspace,
-            limits=await self.get_limits(workspace),
-            images_today=images,
-            images_reserved=images_reserved,
-            spent_usd=spent / MICRO,
-            reserved_usd=reserved / MICRO,
-            daily_resets_at=next_day,
-            monthly_resets_at=next_month,
-            in_flight=await self._open_count(workspace),
-            by_model=await self._tallies("model", workspace, day, month, user),
-            by_user=await self._tallies("user", workspace, day, month, user),
-        )
-
-    async def _open_count(self, workspace: str) -> int:
-        row = await self._store.fetchone(
-            "SELECT count(*) FROM quota_reservations WHERE workspace = ? AND state = 'reserved'",
-            (workspace,),
-        )
-        return int(row[0]) if row else 0
+        limits = await self.get_limits(workspace)
+        return await read_usage(self._store, workspace, limits, _periods(self._now()), user)
 
     # -- a job's side of the ledger (restart recovery) -------------------------------
     async def held_by(self, job_id: str) -> list[Reservation]:
@@ -371,23 +331,6 @@ class Quotas:
             " WHERE r.state = 'reserved' AND j.state IN ('delivered', 'failed') ORDER BY r.id"
         )
         return [_reservation(r) for r in rows]
-
-    async def _tallies(
-        self, column: str, workspace: str, day: str, month: str, user: str | None
-    ) -> dict[str, Tally]:
-        column = f'"{column}"'  # "user" is a reserved word in PostgreSQL
-        rows = await self._store.fetchall(
-            f"SELECT {column}, sum(CASE WHEN day = ? THEN 1 ELSE 0 END), count(*),"
-            " sum(cost_musd) FROM quota_reservations WHERE workspace = ? AND month = ?"
-            " AND state = 'settled' AND (CAST(? AS TEXT) IS NULL OR \"user\" = ?)"
-            f" GROUP BY {column} ORDER BY {column}",
-            (day, workspace, month, user, user),
-        )
-        # int(): PostgreSQL sums BIGINTs as NUMERIC (Decimal)
-        return {
-            key: Tally(int(today), int(count), int(cost) / MICRO)
-            for key, today, count, cost in rows
-        }
 
 
 def _reservation(row: Row) -> Reservation:

@@ -20,6 +20,7 @@ FORBIDDEN = (
     "httpx2",
     "aiohttp",
     "prometheus_client",
+    "redis",
 )
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOT = ROOT / "bot"
@@ -110,7 +111,7 @@ def test_importing_the_core_loads_no_sdk() -> None:
         + "".join(f"import {m}\n" for m in modules)
         + "bad = [m for m in sys.modules if m.split('.')[0] in "
         + "('discord', 'slack_bolt', 'slack_sdk', 'openai', 'httpx', 'httpx2', 'adapters',"
-        + " 'prometheus_client')"
+        + " 'prometheus_client', 'redis')"
         + " or m.startswith('google.genai')]\n"
         + "print(','.join(bad))\n"
     )
