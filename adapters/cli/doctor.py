@@ -68,6 +68,7 @@ async def doctor(args: Any, settings: Settings, wiring: Wiring, out: Output) -> 
     finally:
         await router.aclose()
     checks.extend(await _stored(settings, catalog))
+    checks.extend(await _redis(settings))
     checks.extend(platform_checks(settings))
     return _report(out, checks)
 
@@ -86,6 +87,22 @@ async def _freshness(router: Router, catalog: Catalog) -> list[tuple[str, str]]:
             found.append((FAIL, f"{route.label}: {note} — it is skipped"))
     found += [(WARN, notice.text) for notice in fresh.notices()]
     return found
+
+
+async def _redis(settings: Settings) -> list[tuple[str, str]]:
+    """With IMAGINE_REDIS_URL: does Redis answer (the URL's password never shown)."""
+    if not settings.imagine_redis_url:
+        return []
+    from adapters.shared.link import RedisLink  # redis is imported only when configured
+
+    link = RedisLink(settings.imagine_redis_url, timeout_s=2.0)
+    try:
+        answered = await link.run(link.client.ping, False)
+    finally:
+        await link.aclose()
+    if answered:
+        return [(OK, f"Redis at {link.where}: answers (health, rate limits shared)")]
+    return [(FAIL, f"Redis at {link.where}: no answer — each process would be on its own")]
 
 
 async def _stored(settings: Settings, catalog: Catalog) -> list[tuple[str, str]]:

@@ -267,3 +267,11 @@ def test_doctor_on_postgresql(cli, pg_url: str) -> None:
     down = cli("doctor", IMAGINE_DATABASE_URL="postgresql://bot:hunter2@127.0.0.1:1/imagine")
     assert down.code == 1 and "cannot reach PostgreSQL at 127.0.0.1:1/imagine" in down.stdout
     assert "hunter2" not in down.stdout + down.stderr
+
+
+def test_doctor_checks_redis_when_it_is_configured(cli) -> None:
+    up = cli("doctor", IMAGINE_REDIS_URL="redis://:hunter2-secret@127.0.0.1:6379/0")
+    assert "Redis at 127.0.0.1:6379/0: answers" in up.stdout and "hunter2" not in up.stdout
+    down = cli("doctor", IMAGINE_REDIS_URL="redis://:hunter2-secret@127.0.0.1:1/0")
+    assert down.code == 1 and "Redis at 127.0.0.1:1/0: no answer" in down.stdout
+    assert "hunter2" not in down.stdout + down.stderr
