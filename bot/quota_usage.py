@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from bot.store import Store
-
-if TYPE_CHECKING:
-    from bot.quotas import Limits
 
 MICRO = 1_000_000
 Periods = tuple[str, str, datetime, datetime]
 """(day, month, next midnight, first of next month), all UTC."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    daily_images: int  # 0 = unlimited
+    monthly_budget_usd: float  # 0 = unlimited
 
 
 @dataclass(frozen=True)

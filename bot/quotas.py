@@ -43,7 +43,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from bot.bounds import MAX_BUDGET_USD, MAX_DAILY_IMAGES
 from bot.errors import ConfigError, QuotaExceeded
 from bot.meter import Meter, SafeMeter, refusal_kind
-from bot.quota_usage import MICRO, Periods, Tally, Usage, read_usage
+from bot.quota_usage import MICRO, Limits, Periods, Tally, Usage, read_usage
 from bot.store import Row, Store
 
 __all__ = [
@@ -65,12 +65,6 @@ def _in_bounds(daily_images: int, monthly_budget_usd: float) -> bool:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Limits:
-    daily_images: int  # 0 = unlimited
-    monthly_budget_usd: float  # 0 = unlimited
 
 
 @dataclass(frozen=True)
