@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from bot.errors import ConfigError
-from bot.store_sql import Dialect, Params, Row, migrations, numbered, statements
+from bot.store_sql import Dialect, Params, Row, migrations, numbered, refuse_newer, statements
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,7 @@ class PostgresStore:
                 current = int(
                     await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version")
                 )
-                if current > len(steps):
-                    raise ConfigError(
-                        f"the database is at schema version {current}, newer than this "
-                        f"imagine-bot ({len(steps)}); upgrade imagine-bot or restore a backup"
-                    )
+                refuse_newer(current, len(steps))
                 for version, name, sql in steps[current:]:
                     async with conn.transaction():
                         for statement in statements(sql):

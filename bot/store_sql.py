@@ -91,3 +91,12 @@ def numbered(sql: str, params: Params = ()) -> tuple[str, list[Any]]:
     if not isinstance(params, Mapping):
         raise ValueError("the statement takes :name parameters: pass a dict")
     return text, [params[name] for name in names]
+
+
+def refuse_newer(current: int, known: int) -> None:
+    """``ConfigError`` if the database's schema is newer than this code knows."""
+    if current > known:
+        raise ConfigError(
+            f"the database is at schema version {current}, newer than this imagine-bot "
+            f"({known}); upgrade imagine-bot or restore a backup"
+        )

@@ -33,7 +33,7 @@ from typing import TypeVar
 import aiosqlite
 
 from bot.errors import ConfigError
-from bot.store_sql import Dialect, Params, Row, migrations, statements
+from bot.store_sql import Dialect, Params, Row, migrations, refuse_newer, statements
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +102,7 @@ class SqliteStore:
     async def _migrate(self) -> None:
         current = await self.version()
         steps = migrations("sqlite")
-        if current > len(steps):
-            raise ConfigError(
-                f"the database is at schema version {current}, newer than this imagine-bot "
-                f"({len(steps)}); upgrade imagine-bot or restore a backup"
-            )
+        refuse_newer(current, len(steps))
         for version, name, sql in steps[current:]:
             async with self.transaction():
                 for statement in statements(sql):
