@@ -88,11 +88,15 @@ class AdminCog(commands.Cog):
     @admin.command(name="status-channel", description="Announce model outages in this channel")
     async def status_channel(self, interaction: discord.Interaction[Any]) -> None:
         if ws := await self._admin(interaction):
-            channel = str(interaction.channel_id)
-            await self.guilds.set_status_channel(ws, channel, by=str(interaction.user.id))
-            await self._say(
-                interaction, f"Model outages and recoveries will be announced in <#{channel}>."
+            channel, user = str(interaction.channel_id), str(interaction.user.id)
+            said = await self._changes.change(
+                ["status-channel"],
+                workspace=ws,
+                user=user,
+                channel=channel,
+                shown_as=f"<#{channel}>",
             )
+            await self._say(interaction, said or "")
 
     @admin.command(name="quota", description="Images per day for this server (0: unlimited)")
     async def quota(
