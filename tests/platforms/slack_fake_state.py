@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import mimetypes
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from tests.platforms.slack_fake_files import ApiError, FileUploads
 from tests.platforms.slack_fake_wire import (
     MAX_TEXT,
     USER_ID,
@@ -34,12 +34,6 @@ Handler = Callable[[Json], Json]
 RECHECK = 0.05  # seconds between re-checks of a wait_for predicate nobody signalled
 
 
-class ApiError(Exception):
-    def __init__(self, error: str, **extra: Any) -> None:
-        super().__init__(error)
-        self.body: Json = {"ok": False, "error": error, **extra}
-
-
 @dataclass(frozen=True)
 class Failure:
     error: str
@@ -54,7 +48,7 @@ class Reply:
     headers: dict[str, str]
 
 
-class SlackState:
+class SlackState(FileUploads):
     def __init__(self, workspace: Workspace | None = None) -> None:
         self.ws = workspace or Workspace()
         self.base_url = "http://127.0.0.1:0/"  # replaced once the server listens
@@ -106,12 +100,6 @@ class SlackState:
         """Answer ``method`` (or ``"upload"``, the raw upload URL) ``seconds`` late: the
         call takes effect at once, its answer waits (0: on time again)."""
         self.late[method] = seconds
-
-    def add_file(self, data: bytes, mime: str, name: str, *, user: str = "U0FAKEUSER1") -> Json:
-        """A file a user uploaded; its ``url_private`` needs the bot token to download."""
-        f = StoredFile(self._next_id("F"), name, name, mime, len(data), data, user=user)
-        self.files[f.id] = f
-        return f.wire(self.ws, self.base_url)
 
     def find_message(self, channel: str, ts: str) -> Json | None:
         return next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
@@ -360,45 +348,6 @@ class SlackState:
         body: Json = {"ok": True, "messages": copy.deepcopy(page), "has_more": more}
         body["response_metadata"] = {"next_cursor": str(start + limit) if more else ""}
         return body
-
-    def _get_upload_url(self, args: Json) -> Json:
-        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
-        if not filename or not length.isdigit():
-            raise ApiError("invalid_arguments")
-        mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        f = StoredFile(self._next_id("F"), filename, filename, mime, int(length))
-        f.user = self.ws.bot_user_id
-        self.files[f.id] = f
-        return {"ok": True, "upload_url": f"{self.base_url}upload/v1/{f.id}", "file_id": f.id}
-
-    def _complete_upload(self, args: Json) -> Json:
-        try:
-            items = json_arg(args.get("files") or "[]")
-        except ValueError:
-            raise ApiError("invalid_arguments") from None
-        if not isinstance(items, list) or not items:
-            raise ApiError("invalid_arguments")
-        channel = str(args.get("channel_id") or args.get("channels") or "").split(",")[0]
-        thread_ts = args.get("thread_ts") or None
-        if thread_ts and not channel:
-            raise ApiError("invalid_arguments")
-        stored: list[StoredFile] = []
-        for item in items:
-            f = self.files.get(str(item.get("id")))
-            if f is None or f.data is None:
-                raise ApiError("file_not_found")
-            f.title = str(item.get("title") or f.name)
-            stored.append(f)
-        comment = args.get("initial_comment") or None
-        if channel:
-            for f in stored:
-                f.channel, f.thread_ts, f.initial_comment = channel, thread_ts, comment
-                f.shares.append(channel)
-            wire = [f.wire(self.ws, self.base_url) for f in stored]
-            msg = self.store_message(channel, text=comment or "", thread_ts=thread_ts, files=wire)
-            for f in stored:
-                f.message_ts = msg["ts"]
-        return {"ok": True, "files": [f.wire(self.ws, self.base_url) for f in stored]}
 
     def _connections_open(self, args: Json) -> Json:
         ticket = self._next_id("ticket-").lower()
