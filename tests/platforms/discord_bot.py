@@ -13,7 +13,7 @@ import pytest
 
 from adapters.sandbox import Sandbox
 from tests.platforms.discord_fake import FakeDiscord
-from tests.platforms.running_bot import RunningBot, model_env
+from tests.platforms.running_bot import RunningBot, model_env, running
 
 ADMIN_ID = "4242"
 
@@ -77,12 +77,6 @@ async def discord_world(
             **model_env(sandbox, tmp_path / "data"),
             **extra,
         }
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
         world = DiscordWorld(sandbox, env, discord=fake)
-        try:
-            if start:
-                await world.start()
-            yield world
-        finally:
-            await world.stop()
+        async with running(world, monkeypatch, start=start) as w:
+            yield w

@@ -20,7 +20,7 @@ import pytest
 
 from adapters.sandbox import Sandbox
 from tests.platforms.contract import Sent, Shown, _Driver
-from tests.platforms.running_bot import RunningBot, model_env
+from tests.platforms.running_bot import RunningBot, model_env, running
 
 ADMIN = "admin"
 CHANNEL, STATUS = "general", "status"
@@ -78,7 +78,7 @@ class PlaygroundWorld(RunningBot):
             self._reader = None
 
     async def close(self) -> None:
-        await self.stop()
+        await super().close()
         if self._http is not None:
             await self._http.close()
 
@@ -95,14 +95,8 @@ async def playground_world(
             "IMAGINE_ADMIN_USERS": ADMIN,
             **extra,
         }
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        world = PlaygroundWorld(sandbox, env)
-        try:
-            await world.start()
+        async with running(PlaygroundWorld(sandbox, env), monkeypatch) as world:
             yield world
-        finally:
-            await world.close()
 
 
 class PlaygroundDriver(_Driver):
@@ -214,11 +208,6 @@ async def embedded_bot(
         "IMAGINE_USER_RATE": "",
         **extra,
     }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
     bot = EmbeddedBot(None, env)  # type: ignore[arg-type]  # its sandbox is the bot's own
-    await bot.start()
-    try:
-        yield bot
-    finally:
-        await bot.stop()
+    async with running(bot, monkeypatch) as started:
+        yield started

@@ -5,8 +5,13 @@ worlds (``slack_bot``, ``discord_bot``) add their fake and what people see."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+import pytest
 
 from adapters.app import App, serve
 from adapters.sandbox import Sandbox
@@ -66,3 +71,25 @@ class RunningBot:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+    async def close(self) -> None:
+        """The end of the test: the bot stops (a world may close more of its own)."""
+        await self.stop()
+
+
+W = TypeVar("W", bound=RunningBot)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    world: W, monkeypatch: pytest.MonkeyPatch, *, start: bool = True
+) -> AsyncIterator[W]:
+    """``world`` with its environment set (its ``env``), started, and closed at the end."""
+    for name, value in world.env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        if start:
+            await world.start()
+        yield world
+    finally:
+        await world.close()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from adapters.sandbox import Sandbox
-from tests.platforms.running_bot import RunningBot, model_env
+from tests.platforms.running_bot import RunningBot, model_env, running
 from tests.platforms.slack_fake import Delivery, FakeSlack
 
 PRO, FLASH, GPT = "gemini-3-pro-image", "gemini-nano-banana-2.1", "gpt-image-2.6-sunburst"
@@ -82,15 +82,8 @@ async def slack_world(
     monkeypatch.chdir(tmp_path)  # no developer .env
     async with Sandbox(seed=7, image_px=64) as sandbox, FakeSlack() as slack:
         env = slack_env(slack, sandbox, tmp_path / "data", **extra)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        world = SlackWorld(sandbox, env, slack=slack)
-        try:
-            if start:
-                await world.start()
-            yield world
-        finally:
-            await world.stop()
+        async with running(SlackWorld(sandbox, env, slack=slack), monkeypatch, start=start) as w:
+            yield w
 
 
 def elapsed_since(t0: float) -> float:
