@@ -78,7 +78,7 @@ async def read_say(request: web.Request) -> Said:
     return Said(
         channel=fields.get("channel", ""),
         text=fields.get("text", "").strip(),
-        key="play:" + (key if _KEY.fullmatch(key) else uuid.uuid4().hex),
+        key=event_key(key),
         thread=fields.get("thread") or None,
         aspect=fields.get("aspect") or None,
         size=fields.get("size") or None,
@@ -95,3 +95,10 @@ async def _read(part: BodyPartReader, limit: int, *, name: str | None = None) ->
                 raise InputError("reference_too_large", part.filename or "file")
             raise InputError("unreadable", f"{name} is too long")
     return bytes(data)
+
+
+def event_key(value: object) -> str:
+    """The page's id for one message or press (sent again, it makes no second job); a
+    fresh one if the page sent none or a malformed one."""
+    mine = value if isinstance(value, str) and _KEY.fullmatch(value) else uuid.uuid4().hex
+    return f"play:{mine}"

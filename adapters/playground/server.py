@@ -18,24 +18,32 @@ it as text.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
-import uuid
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any
 
 from aiohttp import web
 
 from adapters.playground.commands import Commands
 from adapters.playground.embedded import FAULTS, Embedded
-from adapters.playground.form import Said, read_say
+from adapters.playground.form import Said, event_key, read_say
 from adapters.playground.room import BOT, CHANNELS, STATUS_CHANNEL, Room
 from adapters.playground.sink import PLATFORM, PlaygroundPlacer, status_post
 from bot.commands import Requester
 from bot.errors import InputError
-from bot.intake import AlreadyQueued, ButtonPress, Intake, NewImage, Press, Refused, ThreadMessage
+from bot.intake import (
+    AlreadyQueued,
+    ButtonPress,
+    Intake,
+    NewImage,
+    Press,
+    Queued,
+    Refused,
+    ThreadMessage,
+)
 from bot.messages import ALREADY_ON_IT, queued_state, user_error
 from bot.options import parse
 from bot.service import ImagineService
@@ -50,7 +58,6 @@ CSP = (
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 _NAME = re.compile(r"[\w .-]{1,32}")
-_KEY = re.compile(r"[\w-]{8,64}")
 UNKNOWN_COMMAND = "I know /imagine, /imagine-status, /imagine-usage and /imagine-admin."
 PLAYGROUND_TROUBLE = "Something went wrong on our side — nothing was queued or charged."
 
@@ -81,8 +88,7 @@ class Handlers:
 
     async def page(self, request: web.Request) -> web.Response:
         name, kind = PAGE_FILES[request.path]
-        body = files("adapters.playground").joinpath(name).read_bytes()
-        return web.Response(body=body, content_type=kind, headers=_headers())
+        return web.Response(body=_page_file(name), content_type=kind, headers=_headers())
 
     async def info(self, request: web.Request) -> web.Response:
         faults = self.embedded.faults if self.embedded else None
@@ -142,7 +148,7 @@ class Handlers:
                 raise ValueError(channel)
         except (ValueError, KeyError, TypeError):
             return _refused("That button press was not understood.")
-        key = _key(data.get("key"))
+        key = event_key(data.get("key"))
         intake = ButtonPress(self._requester(user), job, press, key, channel, thread)
         return await self._take(intake, user, channel, thread)
 
@@ -219,11 +225,12 @@ class Handlers:
             return self._tell(user, channel, thread, answer.words)
         if isinstance(answer, AlreadyQueued):
             return self._tell(user, channel, thread, ALREADY_ON_IT, error=False)
-        job = getattr(answer, "job", None)
-        position = getattr(answer, "position", None)
-        if job is not None and position and position > 1 and self.service.position(job.id):
+        if not isinstance(answer, Queued):  # NotForUs: a message in no job's thread
+            return web.json_response({"ok": True, "job": None})
+        job, position = answer.job, answer.position
+        if position and position > 1 and self.service.position(job.id):
             self.room.update(status_post(job), state=queued_state(position))
-        return web.json_response({"ok": True, "job": job.id if job else None})
+        return web.json_response({"ok": True, "job": job.id})
 
     def _tell(
         self, user: str, channel: str, thread: str | None, words: str, *, error: bool = True
@@ -232,8 +239,10 @@ class Handlers:
         return web.json_response({"ok": not error, "said": words})
 
 
-def _key(value: Any) -> str:
-    return value if isinstance(value, str) and _KEY.fullmatch(value) else uuid.uuid4().hex
+@functools.cache
+def _page_file(name: str) -> bytes:
+    """The page's static files, read once (they ship with the package)."""
+    return files("adapters.playground").joinpath(name).read_bytes()
 
 
 def _refused(words: str) -> web.Response:
