@@ -171,31 +171,35 @@ class JobStore:
         """A new queued job, or the one ``idempotency_key`` already made (``created=False``)."""
         now, job_id = self._now(), uuid.uuid4().hex
         shas = [sha256(ref.data) for ref in references]
-        async with self._store.transaction() as db:
-            for sha, ref in zip(shas, references, strict=True):
-                await db.execute(
-                    "INSERT INTO blobs (sha256, mime_type, size, data, created_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (sha, ref.mime_type, len(ref.data), ref.data, now),
-                )
-            created = await db.execute(
-                'INSERT INTO jobs (id, platform, workspace, channel, thread, "user", kind,'
-                " idempotency_key, payload, refs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?, ?) ON CONFLICT (platform, idempotency_key) DO NOTHING",
-                (
-                    *(job_id, platform, workspace, channel, thread, user, kind),
-                    *(idempotency_key, json.dumps(dict(payload)), json.dumps(shas), now),
-                ),
-            )
-            row = await db.fetchone(
-                f"SELECT {_COLUMNS} FROM jobs WHERE "
-                + ("id = ?" if created else "platform = ? AND idempotency_key = ?"),
-                (job_id,) if created else (platform, idempotency_key),
-            )
-        assert row is not None  # jobs are never deleted
-        if created:
+        insert = (
+            'INSERT INTO jobs (id, platform, workspace, channel, thread, "user", kind,'
+            " idempotency_key, payload, refs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+            f" ?, ?, ?) ON CONFLICT (platform, idempotency_key) DO NOTHING RETURNING {_COLUMNS}"
+        )
+        values = (
+            *(job_id, platform, workspace, channel, thread, user, kind),
+            *(idempotency_key, json.dumps(dict(payload)), json.dumps(shas), now),
+        )
+        if not references:  # one statement: the ack path of most requests waits on it
+            row = await self._store.returning(insert, values)
+        else:
+            async with self._store.transaction() as db:
+                for sha, ref in zip(shas, references, strict=True):
+                    await db.execute(
+                        "INSERT INTO blobs (sha256, mime_type, size, data, created_at)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        (sha, ref.mime_type, len(ref.data), ref.data, now),
+                    )
+                row = await db.returning(insert, values)
+        if row is not None:
             self._meter.job(state=JobState.QUEUED)
-        return _job(row), bool(created)
+            return _job(row), True
+        first = await self._store.fetchone(  # the event came again: its job stands
+            f"SELECT {_COLUMNS} FROM jobs WHERE platform = ? AND idempotency_key = ?",
+            (platform, idempotency_key),
+        )
+        assert first is not None  # jobs are never deleted
+        return _job(first), False
 
     async def get(self, job_id: str) -> Job | None:
         row = await self._store.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
@@ -249,13 +253,13 @@ class JobStore:
     ) -> Job:
         """Where a just-accepted job shows: its thread, its status message and the
         adapter's notes about it (``payload.extra``). Only while it is queued."""
-        await self._store.execute(
+        row = await self._store.returning(
             "UPDATE jobs SET thread = ?, message = ?,"
             f" payload = {self._store.json_set('payload', 'extra')}"
-            " WHERE id = ? AND state = 'queued'",
+            f" WHERE id = ? AND state = 'queued' RETURNING {_COLUMNS}",
             (thread, message, json.dumps(dict(extra)), job_id),
         )
-        job = await self.get(job_id)
+        job = _job(row) if row is not None else await self.get(job_id)
         assert job is not None  # jobs are never deleted
         return job
 

@@ -95,6 +95,24 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), UTC)
 
 
+COUNTED_MAX = 10_000  # workspaces' counter rows known to exist, at most
+_RESERVE = (  # 1 image and the estimate, on today's and this month's counters, or nothing
+    "UPDATE quota_usage SET reserved = reserved + CASE counter WHEN 'images' THEN 1 ELSE :n END"
+    " WHERE workspace = :w AND ("
+    "(counter = 'images' AND period = :d"
+    " AND (CAST(:ci AS BIGINT) = 0 OR spent + reserved + 1 <= :ci))"
+    " OR (counter = 'musd' AND period = :m"
+    " AND (CAST(:cm AS BIGINT) = 0 OR spent + reserved + :n <= :cm)))"
+)
+
+
+class _DoesNotFit(Exception):
+    """A reservation over a cap (inside ``_reserve``: rolls its transaction back)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+
 class Quotas:
     def __init__(
         self,
@@ -131,6 +149,7 @@ class Quotas:
         self._gates: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        self._counted: set[tuple[str, str, str]] = set()  # (workspace, day, month) rows made
 
     async def aclose(self) -> None:
         """Stop the rate limiter's expiry task (the ledger itself is in the store; a
@@ -221,38 +240,55 @@ class Quotas:
     async def _reserve(self, workspace: str, user: str, estimate: int, job_id: str | None) -> int:
         now = self._now()
         day, month, next_day, next_month = _periods(now)
-        async with self._store.transaction() as db:
-            limits = await self.get_limits(workspace)
-            budget = to_micros(limits.monthly_budget_usd)
-            await db.execute(
-                "INSERT INTO quota_usage (workspace, counter, period)"
-                " VALUES (?, 'images', ?), (?, 'musd', ?) ON CONFLICT DO NOTHING",
-                (workspace, day, workspace, month),
-            )
-            for limit, counter, period, amount, cap, unit, resets_at in (
-                ("daily images", "images", day, 1, limits.daily_images, 1, next_day),
-                ("monthly budget", "musd", month, estimate, budget, MICRO, next_month),
-            ):
-                key = {"w": workspace, "c": counter, "p": period, "n": amount, "cap": cap}
-                where = "workspace = :w AND counter = :c AND period = :p"
-                if not await db.execute(
-                    f"UPDATE quota_usage SET reserved = reserved + :n WHERE {where}"
-                    " AND (CAST(:cap AS BIGINT) = 0 OR spent + reserved + :n <= :cap)",
-                    key,
-                ):  # refused: the transaction rolls back, nothing stays reserved
-                    row = await db.fetchone(
-                        f"SELECT spent + reserved FROM quota_usage WHERE {where}", key
+        counters = (workspace, day, month)
+        try:
+            async with self._store.transaction() as db:
+                limits = await self.get_limits(workspace)
+                if counters not in self._counted:  # made once, never deleted
+                    await db.execute(
+                        "INSERT INTO quota_usage (workspace, counter, period)"
+                        " VALUES (?, 'images', ?), (?, 'musd', ?) ON CONFLICT DO NOTHING",
+                        (workspace, day, workspace, month),
                     )
-                    used = (row[0] if row else 0) / unit
-                    raise QuotaExceeded(limit, used=used, cap=cap / unit, resets_at=resets_at)
-            row = await db.fetchone(
-                "INSERT INTO quota_reservations"
-                ' (workspace, "user", job_id, day, month, estimate_musd, created_at)'
-                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (workspace, user, job_id, day, month, estimate, now.timestamp()),
+                caps = {"ci": limits.daily_images, "cm": to_micros(limits.monthly_budget_usd)}
+                # both counters in one statement, each row checked under its own lock
+                if (
+                    await db.execute(
+                        _RESERVE, {"w": workspace, "d": day, "m": month, "n": estimate, **caps}
+                    )
+                    < 2
+                ):
+                    raise _DoesNotFit(limits)  # the transaction rolls back: nothing reserved
+                row = await db.fetchone(
+                    "INSERT INTO quota_reservations"
+                    ' (workspace, "user", job_id, day, month, estimate_musd, created_at)'
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (workspace, user, job_id, day, month, estimate, now.timestamp()),
+                )
+                assert row is not None
+        except _DoesNotFit as refused:
+            usage = await self._store.fetchall(
+                "SELECT counter, spent + reserved FROM quota_usage"
+                " WHERE workspace = ? AND ((counter = 'images' AND period = ?)"
+                " OR (counter = 'musd' AND period = ?))",
+                (workspace, day, month),
             )
-            assert row is not None
-            return int(row[0])
+            used = {str(counter): int(total) for counter, total in usage}
+            if len(used) < 2 and counters in self._counted:  # the rows went: make them again
+                self._counted.discard(counters)
+                return await self._reserve(workspace, user, estimate, job_id)
+            cap_i, budget = refused.limits.daily_images, refused.limits.monthly_budget_usd
+            if cap_i and used.get("images", 0) + 1 > cap_i:
+                raise QuotaExceeded(
+                    "daily images", used=used.get("images", 0), cap=cap_i, resets_at=next_day
+                ) from None
+            raise QuotaExceeded(
+                "monthly budget", used=used.get("musd", 0) / MICRO, cap=budget, resets_at=next_month
+            ) from None
+        if len(self._counted) > COUNTED_MAX:
+            self._counted.clear()  # yesterday's are of no use: start again
+        self._counted.add(counters)
+        return int(row[0])
 
     async def settle(self, reservation: Reservation, *, cost_usd: float, model: str) -> bool:
         """Bill the actual price instead of the estimate. False if already settled/released."""

@@ -44,6 +44,7 @@ class Backend(Protocol):
     async def version(self) -> int: ...
     async def execute(self, sql: str, params: Params = ()) -> int: ...
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+    async def returning(self, sql: str, params: Params = ()) -> Row | None: ...
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
     def transaction(self) -> AbstractAsyncContextManager[object]: ...
 
@@ -97,6 +98,11 @@ class Store:
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return await self._backend.fetchall(sql, params)
+
+    async def returning(self, sql: str, params: Params = ()) -> Row | None:
+        """One atomic write statement with a ``RETURNING`` clause; its first row (None:
+        it wrote nothing). One trip, where a write and a read would be two."""
+        return await self._backend.returning(sql, params)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Store]:

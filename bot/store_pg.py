@@ -114,6 +114,9 @@ class PostgresStore:
         text, args = numbered(sql, params)
         return list(await self._on().fetch(text, *args))
 
+    async def returning(self, sql: str, params: Params = ()) -> Row | None:
+        return await self.fetchone(sql, params)  # outside a transaction: autocommitted
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresStore]:
         """All or nothing on one pooled connection; statements of this task inside the

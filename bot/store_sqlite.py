@@ -161,6 +161,15 @@ class SqliteStore:
 
         return await self._read(run)
 
+    async def returning(self, sql: str, params: Params = ()) -> Row | None:
+        """One write statement (in the open batch, like ``execute``) and its first row."""
+
+        async def run() -> Row | None:
+            rows = await self._db.execute_fetchall(sql, params)
+            return next(iter(rows), None)
+
+        return await self._write(run)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteStore]:
         """All or nothing, under the store's lock (a savepoint of the open batch); returns

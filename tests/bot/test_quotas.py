@@ -111,6 +111,16 @@ async def test_money_adds_up_exactly(store: Store, clock: Clock) -> None:
         await quotas.reserve(workspace="cli", user="me", estimate_usd=0.01)
 
 
+async def test_a_counter_row_that_went_is_made_again(store: Store, clock: Clock) -> None:
+    """The ledger remembers which counter rows exist (one statement fewer per image); if
+    someone deletes them (a hand clean-up, a restore), the next reservation still works."""
+    quotas = ledger(store, clock, daily_images=5)
+    await quotas.reserve(workspace="cli", user="me", estimate_usd=0.1)
+    await store.execute("DELETE FROM quota_usage")
+    await quotas.reserve(workspace="cli", user="me", estimate_usd=0.1)
+    assert (await quotas.usage("cli")).images_reserved == 1
+
+
 async def test_release_refunds_and_second_calls_do_nothing(store: Store, clock: Clock) -> None:
     quotas = ledger(store, clock, daily_images=5, monthly_budget_usd=1.0)
     empty = await quotas.usage("cli")
