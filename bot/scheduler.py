@@ -97,6 +97,7 @@ class JobRunner:
         self._queues: dict[str, deque[Job]] = {}  # tenant -> its waiting jobs, oldest first
         self._turns: deque[str] = deque()  # tenants with waiting jobs, next to serve first
         self._waiting: dict[str, float] = {}  # job id -> when it was queued here
+        self._held: set[str] = set()  # waiting jobs not to run yet (``enqueue(held=True)``)
         self._meter, self._clock = SafeMeter(meter), clock
         self._active: dict[str, Job] = {}
         self._wake = asyncio.Event()
@@ -106,9 +107,11 @@ class JobRunner:
         self._closing = False
 
     # -- queue -----------------------------------------------------------------
-    def enqueue(self, job: Job) -> None:
+    def enqueue(self, job: Job, *, held: bool = False) -> None:
         """Queue a job that is ``queued`` in the database (again: no-op). Jobs are
-        created by ``JobStore.submit``; ``ImagineService.submit`` reserves, then queues."""
+        created by ``JobStore.submit``; ``ImagineService.submit`` reserves, then queues.
+        ``held``: it takes its place in the queue (and counts in ``position``) but does
+        not run until ``release`` — its platform is still showing it — or ``drop``."""
         if self._closing:
             raise RuntimeError("the job runner is closed")
         if job.state is not JobState.QUEUED:
@@ -120,8 +123,33 @@ class JobRunner:
             self._queues[job.tenant] = deque()
             self._turns.append(job.tenant)
         self._queues[job.tenant].append(job)
+        if held:
+            self._held.add(job.id)
         self._idle.clear()
         self._wake.set()
+
+    def release(self, job: Job) -> None:
+        """A held job may run now; ``job`` is its record as placed (thread, message)."""
+        self._held.discard(job.id)
+        queue = self._queues.get(job.tenant, deque())
+        for i, queued in enumerate(queue):
+            if queued.id == job.id:
+                queue[i] = job
+        self._wake.set()
+
+    def drop(self, job_id: str) -> None:
+        """Take a held job out of the queue: showing it failed, it will not run."""
+        self._held.discard(job_id)
+        if self._waiting.pop(job_id, None) is None:
+            return
+        for tenant, queue in list(self._queues.items()):
+            for job in [j for j in queue if j.id == job_id]:
+                queue.remove(job)
+            if not queue:
+                del self._queues[tenant]
+                self._turns.remove(tenant)
+        if not self._turns and not self._active:
+            self._idle.set()
 
     def waiting(self) -> list[Job]:
         """Waiting jobs in the order they will be dispatched (if no others arrive)."""
@@ -157,7 +185,7 @@ class JobRunner:
             if self._per_tenant and self._running_of(tenant) >= self._per_tenant:
                 continue
             for job in self._queues[tenant]:
-                if _thread(job) not in busy:
+                if job.id not in self._held and _thread(job) not in busy:
                     return tenant, job
         return None
 

@@ -5,8 +5,8 @@ Every platform (Slack, Discord, the CLI) hands it what people asked for:
     take:    resolve the intake (bot.intake: which thread, what a button means)
              → submit
     submit:  validate (references decoded: ``ImageInspector``) → job row (idempotency key)
-             → quota.reserve
-             → placer.place (the platform shows the job) → queue #n
+             → quota.reserve → queue #n, held (``early``: the answer can go now)
+             → placer.place (the platform shows the job) → released to run
     run:     the job runner → bot.job_work.JobWorker: make → sink.deliver
              → job delivered → quota.settle        (any failure: job failed,
                                                     reservation released, sink.fail)
@@ -132,11 +132,20 @@ class ImagineService:
         return cmd, request, max(r.model.price_for(request.size) for r in candidates)
 
     # -- jobs (every platform) --------------------------------------------------
-    async def take(self, intake: Intake, placer: Placer) -> Answer:
+    async def take(
+        self,
+        intake: Intake,
+        placer: Placer,
+        *,
+        early: Callable[[Queued], None] | None = None,
+    ) -> Answer:
         """One request from a platform, resolved, validated, reserved, shown (by
         ``placer``, only once accepted) and queued. Refusals are answers, with the
         requester's words; an error of the placer's own (the platform would not
-        take the status message) propagates, with nothing queued or reserved."""
+        take the status message) propagates, with nothing queued or reserved.
+        ``early`` is told the job is queued as soon as it is, before it is shown (the
+        answer a platform that must reply quickly can give at once); the return value
+        is still the whole outcome, which may then be the placer's error."""
         try:
             found = await resolve(intake, self.jobs)
             if found is None:
@@ -148,6 +157,7 @@ class ImagineService:
                 idempotency_key=intake.key,
                 kind=found.kind,
                 placer=placer,
+                accepted=None if early is None else lambda job, at: early(Queued(job, at)),
             )
         except ImagineError as exc:
             said = user_error(exc)
@@ -177,13 +187,16 @@ class ImagineService:
         idempotency_key: str | None,
         kind: str = "imagine",
         placer: Placer | None = None,
+        accepted: Callable[[Job, int | None], None] | None = None,
     ) -> Ticket:
         """Queue ``cmd`` as a job whose images go to ``thread`` (its session's key).
 
         Raises InputError / QuotaExceeded with nothing queued or reserved. The
         same ``idempotency_key`` again returns the first job (``created=False``).
-        ``placer``, if given, shows the job once it is accepted and reserved and
-        before it is queued (so a refused request never shows in the channel)."""
+        ``placer``, if given, shows the job once it is accepted and reserved, while it
+        holds its place in the queue without running (so a refused request never shows
+        in the channel); ``accepted(job, position)`` is called just before, so that the
+        platform can answer the person without waiting for the job to be shown."""
         cmd, request, estimate = await self._prepare(cmd)
         who = cmd.requester
         if self.runner.closed:
@@ -210,7 +223,10 @@ class ImagineService:
                 estimate_usd=estimate,
                 job_id=job.id,
             )
+            self.runner.enqueue(job, held=placer is not None)
             if placer is not None:
+                if accepted is not None:
+                    accepted(job, self.runner.position(job.id))
                 placed = await placer.place(job)
                 job = await self.jobs.place(
                     job.id,
@@ -218,8 +234,9 @@ class ImagineService:
                     message=placed.message,
                     extra=placed.extra,
                 )
-            self.runner.enqueue(job)
+                self.runner.release(job)
         except BaseException as exc:  # no job may stay queued that nobody will run
+            self.runner.drop(job.id)
             code = user_error(exc).code if isinstance(exc, ImagineError) else "internal"
             await self.jobs.mark_failed(job.id, error_code=code, attempts=())
             for held in await self.quotas.held_by(job.id):

@@ -28,15 +28,17 @@ def test_the_dockerfile_runs_the_bot_unprivileged_with_a_health_check() -> None:
 def _compose() -> list[str] | None:
     if shutil.which("docker-compose"):
         return ["docker-compose"]
-    if shutil.which("docker"):
-        return ["docker", "compose"]
+    if shutil.which("docker"):  # a docker without the compose plugin does not count
+        found = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if found.returncode == 0:
+            return ["docker", "compose"]
     return None
 
 
 def test_compose_validates_and_needs_a_web_token(tmp_path: Path) -> None:
     tool = _compose()
     if tool is None:
-        reason = "no docker-compose or docker here: apt-get install docker-compose"
+        reason = "no docker-compose or docker compose here: apt-get install docker-compose"
         if os.environ.get("CI"):
             pytest.fail(reason + " (.ci/run installs it)", pytrace=False)
         pytest.skip(reason)

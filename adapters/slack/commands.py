@@ -18,7 +18,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
-from adapters.slack.listeners import CANT_POST, SLACK_TROUBLE, ack_within
+from adapters.slack.acks import ack_within
+from adapters.slack.listeners import CANT_POST, SLACK_TROUBLE
 from adapters.status_chart import FILENAME, status_chart
 from bot.admin import Admin, Help
 from bot.errors import InputError

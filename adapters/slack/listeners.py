@@ -12,12 +12,11 @@ platform event's id keys the job, so a retried delivery makes no second job.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 import yarl
@@ -26,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
+from adapters.slack.acks import ack_first
 from adapters.slack.payloads import attached_files
 from adapters.slack.sink import SlackPlacer, status_ts
 from bot.commands import Requester
@@ -37,6 +37,7 @@ from bot.intake import (
     NewImage,
     NotForUs,
     Press,
+    Queued,
     Refused,
     ThreadMessage,
 )
@@ -56,33 +57,7 @@ CANT_POST = {
     "is_archived": "This channel is archived, so I can't post in it.",
     "ratelimited": "Slack is busy right now — please try again in a minute.",
 }
-ACK_WITHIN_S = 2.0  # Slack wants the ack within 3 s
 PRESSES = {blocks.RETRY: Press.RETRY, blocks.VARY: Press.VARY, blocks.UPSCALE: Press.UPSCALE}
-T = TypeVar("T")
-
-
-def _as_is(answer: Any) -> Any:
-    return answer
-
-
-async def ack_within(
-    ack: Any, respond: Any, work: Awaitable[T], say: Callable[[T], Any] = _as_is
-) -> T:
-    """Ack with ``work``'s answer (``say(answer)``: words, or ``{"text", "blocks"}``) if
-    it comes in time; else ack at once and send it, seen by the requester alone,
-    through the response URL when it comes. Returns the answer."""
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait([task], timeout=ACK_WITHIN_S)
-    if not done:
-        await ack("Working on it…")
-    answer = await task
-    said = say(answer)
-    fields = said if isinstance(said, dict) else {"text": said}
-    if done:
-        await ack(**fields)
-    else:
-        await respond(**fields, response_type="ephemeral", replace_original=False)
-    return answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +68,7 @@ class Taken:
     words: str | None
     behind: Job | None = None
     place: int | None = None  # its place when it was queued
+    queued: bool = False  # the job is queued (not refused, not failed to show)
 
 
 @dataclass
@@ -127,7 +103,9 @@ class Listeners:
             aspect=parsed.aspect,
             size=parsed.size,
         )
-        taken = await ack_within(ack, respond, self._take(client, intake), lambda t: t.words)
+        taken = await ack_first(
+            ack, respond, lambda early: self._take(client, intake, early), lambda t: t.queued
+        )
         await self._show_place(client, taken)
 
     # -- a message in a job's thread: the next edit ------------------------------
@@ -185,10 +163,14 @@ class Listeners:
             await self._tell(client, channel, user, thread, taken.words)
 
     # -- shared ----------------------------------------------------------------
-    async def _take(self, client: AsyncWebClient, intake: Intake) -> Taken:
-        """Hand the request to the service; what became of it."""
+    async def _take(
+        self, client: AsyncWebClient, intake: Intake, early: Callable[[Taken], None] | None = None
+    ) -> Taken:
+        """Hand the request to the service; what became of it (``early``: told as soon as
+        the job is queued, before its message is posted)."""
+        told = None if early is None else lambda answer: early(_queued(answer))
         try:
-            answer = await self.service.take(intake, SlackPlacer(client))
+            answer = await self.service.take(intake, SlackPlacer(client), early=told)
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             log.warning("could not post the job's message (%s)", error)
@@ -202,10 +184,7 @@ class Listeners:
             return Taken(None)
         if isinstance(answer, AlreadyQueued):  # Slack delivered this again
             return Taken(ALREADY_ON_IT)
-        words = QUEUED_IN_THREAD.format(state=queued_state(answer.position))
-        if not answer.position or answer.position < 2:
-            return Taken(words)
-        return Taken(words, answer.job, answer.position)
+        return _queued(answer)
 
     async def _show_place(self, client: AsyncWebClient, taken: Taken) -> None:
         """The job's message says its place in the queue, if it is still waiting: done
@@ -257,6 +236,13 @@ class Listeners:
                 channel=channel, user=user, thread_ts=thread, text=text, blocks=body
             )
         )
+
+
+def _queued(answer: Queued) -> Taken:
+    words = QUEUED_IN_THREAD.format(state=queued_state(answer.position))
+    if not answer.position or answer.position < 2:
+        return Taken(words, queued=True)
+    return Taken(words, answer.job, answer.position, queued=True)
 
 
 def _unescape(text: str) -> str:

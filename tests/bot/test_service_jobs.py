@@ -241,9 +241,14 @@ class _Placer:
         pass
 
 
-async def test_a_job_is_placed_before_it_is_queued(world: World) -> None:
+async def test_a_job_holds_its_place_but_runs_only_once_placed(world: World) -> None:
+    told: list[tuple[str, int | None]] = []
+
     async def place(job: Job) -> Placed:
-        assert world.service.runner.position(job.id) is None  # not queued yet
+        assert told == [(job.id, 1)]  # the person could be answered "Queued (#1)" already
+        assert world.service.runner.position(job.id) == 1
+        await asyncio.sleep(0.05)  # a worker is free, yet the job waits for its message
+        assert world.provider.calls == [] and world.service.runner.running == []
         return Placed("9.9", "9.9", {"status_ts": "9.9"})
 
     ticket = await world.service.submit(
@@ -252,6 +257,7 @@ async def test_a_job_is_placed_before_it_is_queued(world: World) -> None:
         thread="",
         idempotency_key="E1",
         placer=_Placer(place),
+        accepted=lambda job, at: told.append((job.id, at)),
     )
     assert ticket.job.thread == "9.9" and ticket.job.payload["extra"] == {"status_ts": "9.9"}
     await world.service.runner.join()
@@ -271,5 +277,6 @@ async def test_a_placement_that_fails_leaves_nothing_queued_or_reserved(world: W
             placer=_Placer(place),
         )
     assert await world.service.jobs.unfinished() == []
+    assert world.service.load() == (0, 0)  # its held place in the queue is given up
     usage = await world.quotas.usage(WHO.ledger_key)
     assert usage.reserved_usd == 0 and usage.images_reserved == 0 and world.provider.calls == []

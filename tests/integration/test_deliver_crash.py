@@ -138,6 +138,9 @@ async def test_slack_killed_while_answering_the_upload_posts_each_image_once(
                 return all("imagine_vary" in str(m.get("blocks")) for m in shown)
 
             await slack.wait_for(finished, 20)
+            # the buttons show a moment before the job is recorded delivered: stopping in
+            # between would leave it running (resumed at the next start, as designed)
+            await eventually(lambda: set(ledger(data)[0].values()) == {"delivered"}, 20)
             await bot.stop()
 
             for ts in roots:  # every image once, in its own thread, under its job's name

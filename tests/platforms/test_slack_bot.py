@@ -74,6 +74,24 @@ async def test_a_backup_model_says_so_in_the_thread(tmp_path: Path, monkeypatch)
         )
 
 
+async def test_a_job_whose_message_cannot_be_posted_is_taken_back(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The ack says "Queued" before the job's message is posted (the ack never waits on
+    Slack); if the post is then refused, the requester is told privately and nothing
+    runs or is charged."""
+    async with slack_world(tmp_path, monkeypatch) as w:
+        w.slack.fail_next("chat.postMessage", "not_in_channel")
+        acked = await w.imagine("a red fox")
+        assert acked.status == 200 and "Queued" in acked.body
+        (_url, said), *_ = await w.slack.wait_for(lambda: w.slack.responses or None, 5)
+        assert "invite me" in said["text"] and said["response_type"] == "ephemeral"
+        assert w.roots() == [] and w.sandbox.calls == []
+        ok = await w.imagine("a blue fox")  # the next one is queued and made as usual
+        assert "Queued" in ok.body and await w.image_in_thread((await w.root())["ts"])
+        assert len(w.slack.responses) == 1 and len(w.sandbox.calls) == 1
+
+
 async def test_bad_input_gets_a_clear_message(tmp_path: Path, monkeypatch) -> None:
     async with slack_world(tmp_path, monkeypatch) as w:
         assert "the prompt is empty" in (await w.imagine("   ")).body
