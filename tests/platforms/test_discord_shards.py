@@ -21,9 +21,10 @@ from tests.platforms.running_bot import running
 TWO_SHARDS = {"DISCORD_GUILD_IDS": "", "DISCORD_SHARD_COUNT": "2"}  # commands synced globally
 
 
-async def images_made(world: DiscordWorld, guild_id: int) -> int:
+async def images_made(world: DiscordWorld, workspace: int | str) -> int:
+    """Images this bot made in a server (or in DMs: ``"dm"``)."""
     assert world.app is not None
-    usage = await world.app.quotas.usage(f"discord:{guild_id}")
+    usage = await world.app.quotas.usage(f"discord:{workspace}")
     return usage.images_today + usage.images_reserved  # delivered: settled, or about to be
 
 
@@ -45,19 +46,17 @@ async def test_two_processes_split_the_servers_by_shard(tmp_path: Path, monkeypa
             assert sorted(fake.gateway.shards_connected()) == [(0, 2), (1, 2)]
             on_zero = await fake.slash("imagine", {"prompt": "a fox"}, channel=channel_zero)
             on_one = await fake.slash("imagine", {"prompt": "a hare"})
-            for interaction in (on_zero, on_one):
+            in_dm = await fake.slash("imagine", {"prompt": "an owl"}, guild=False)
+            for interaction in (on_zero, on_one, in_dm):
                 assert len(zero.images(await zero.finished(interaction))) == 1
                 assert acks(zero, interaction) == 1  # heard by one bot only
-            assert (await images_made(zero, guild_zero), await images_made(one, guild_zero)) == (
-                1,
-                0,
-            )
-            assert (await images_made(zero, guild_one), await images_made(one, guild_one)) == (
-                0,
-                1,
-            )
-            assert len([c for c in fake.calls if c.files]) == 2  # each image uploaded once
-            assert len(zero.sandbox.calls) == 2
+            made = {
+                where: [await images_made(bot, where) for bot in (zero, one)]
+                for where in (guild_zero, guild_one, "dm")
+            }
+            assert made == {guild_zero: [1, 0], guild_one: [0, 1], "dm": [1, 0]}  # DMs: shard 0
+            assert len([c for c in fake.calls if c.files]) == 3  # each image uploaded once
+            assert len(zero.sandbox.calls) == 3
 
 
 async def test_one_process_can_run_several_shards(tmp_path: Path, monkeypatch) -> None:
