@@ -46,7 +46,9 @@ from bot.messages import user_error
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 60.0
-_SHARD_REFUSALS = {  # gateway close codes (Discord's "Gateway Close Event Codes")
+# Discord's gateway close codes for shards (checked 2026-12-07):
+# https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes
+_SHARD_REFUSALS = {
     4010: "Discord refused the shard (4010 Invalid shard): check DISCORD_SHARD_COUNT and "
     "DISCORD_SHARD_IDS (very large bots must run a multiple of the count Discord gave them)",
     4011: "Discord requires sharding (4011): unset DISCORD_SHARD_COUNT to run the count "

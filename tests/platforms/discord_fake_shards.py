@@ -1,8 +1,8 @@
 """Gateway sessions of the fake Discord and how events are routed between them.
 
-As Discord shards (https://discord.com/developers/docs/events/gateway#sharding, and the
-close codes at https://discord.com/developers/docs/topics/opcodes-and-status-codes
-#gateway-gateway-close-event-codes; both checked 2026-12-07):
+As Discord shards (both pages checked 2026-12-07: Gateway → Sharding,
+https://discord.com/developers/docs/events/gateway#sharding, and the gateway close codes,
+https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes):
 
 - a session that IDENTIFYs with ``shard: [shard_id, num_shards]`` is sent the guilds, and
   their events, for which ``(guild_id >> 22) % num_shards == shard_id``;
