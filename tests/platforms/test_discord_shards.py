@@ -90,6 +90,16 @@ async def test_without_settings_it_runs_the_shards_discord_recommends(
         assert len(w.images(await w.finished(interaction))) == 1
 
 
+async def test_too_few_shards_for_discord_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    fake = {"max_guilds_per_shard": 1}  # Discord: 2,500
+    async with discord_world(
+        tmp_path, monkeypatch, start=False, fake_options=fake, DISCORD_SHARD_COUNT="1"
+    ) as w:
+        w.discord.add_guild("Another")
+        with pytest.raises(ConfigError, match=r"Discord requires sharding \(4011\)"):
+            await serve(Settings(), stop=asyncio.Event())
+
+
 async def test_a_bad_shard_setting_starts_nothing(tmp_path: Path, monkeypatch) -> None:
     async with discord_world(
         tmp_path, monkeypatch, start=False, DISCORD_SHARD_IDS="2", **TWO_SHARDS
