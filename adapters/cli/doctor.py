@@ -143,7 +143,7 @@ def platform_checks(settings: Settings) -> list[tuple[str, str]]:
         if discord is not None:
             ids = ",".join(str(g) for g in discord.guild_ids)
             sync = f"commands synced to servers {ids}" if ids else "commands synced globally"
-            found.append((OK, f"Discord: DISCORD_TOKEN set, {sync}"))
+            found.append((OK, f"Discord: DISCORD_TOKEN set, {sync}, {_shards(discord)}"))
     secret = settings.imagine_web_token
     try:
         check_bind(settings.imagine_http_host, secret.get_secret_value() if secret else None)
@@ -166,3 +166,12 @@ def _report(out: Output, checks: list[tuple[str, str]]) -> int:
         "\n".join(f"{MARK[lv]} {m}" for lv, m in checks),
     )
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _shards(discord: DiscordSettings) -> str:
+    if discord.shard_count is None:
+        return "shards as Discord recommends, all in this process"
+    if discord.shard_ids is None:
+        return f"all {discord.shard_count} shards in this process"
+    mine = ",".join(str(i) for i in discord.shard_ids)
+    return f"shards {mine} of {discord.shard_count} in this process"

@@ -8,6 +8,15 @@ Built in two steps (see ``adapters/app.py``): ``build_discord`` makes the client
 and its sink, which the service is given; ``attach`` then hands the cogs the
 service and the admin parts, before ``start`` logs in.
 
+Always an ``AutoShardedBot``: with DISCORD_SHARD_COUNT unset it asks Discord
+(GET /gateway/bot) how many shards to run and runs them all here — one, IDENTIFY
+``shard: [0, 1]``, for a bot in fewer than a couple of thousand servers, which hears every
+server as an unsharded connection would — so a bot that grows past Discord's 2,500
+servers per connection keeps connecting without a setting (a plain ``Bot`` would be
+closed with 4011, "Sharding required"). DISCORD_SHARD_COUNT fixes the total and
+DISCORD_SHARD_IDS the shards this process runs, so several processes split the
+servers between them (settings.py has Discord's rules and where they are written).
+
 Plain messages in an image's thread need the privileged *message content*
 intent (Developer Portal → Bot → Message Content Intent); with
 ``DISCORD_MESSAGE_CONTENT=false`` only messages that mention the bot are read.
@@ -37,20 +46,32 @@ from bot.messages import user_error
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 60.0
+# Discord's gateway close codes for shards (checked 2026-12-07):
+# https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes
+_SHARD_REFUSALS = {
+    4010: "Discord refused the shard (4010 Invalid shard): check DISCORD_SHARD_COUNT and "
+    "DISCORD_SHARD_IDS (very large bots must run a multiple of the count Discord gave them)",
+    4011: "Discord requires sharding (4011): unset DISCORD_SHARD_COUNT to run the count "
+    "Discord recommends, or raise it",
+}
 
 
-class ImagineBot(commands.Bot):
+class ImagineBot(commands.AutoShardedBot):
     def __init__(self, settings: DiscordSettings) -> None:
         self._rebase: Rebase | None = None  # a proxy's (or a test fake's) bases, if set
         if settings.api_base or settings.gateway_url:
             self._rebase = Rebase(settings.api_base, settings.gateway_url)
         intents = discord.Intents.default()
         intents.message_content = settings.message_content
+        sharding: dict[str, Any] = {"shard_count": settings.shard_count}  # None: as recommended
+        if settings.shard_ids is not None:  # none given: this process runs every shard
+            sharding["shard_ids"] = list(settings.shard_ids)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
+            **sharding,
         )
         self.guild_ids = settings.guild_ids
         self._imagine: ImagineCog | None = None  # both set by ``attach``
@@ -147,6 +168,8 @@ class DiscordPlatform:
                     "Discord refused the message content intent: enable it in the Developer "
                     "Portal (Bot → Message Content Intent) or set DISCORD_MESSAGE_CONTENT=false"
                 )
+            if isinstance(exc, discord.ConnectionClosed) and exc.code in _SHARD_REFUSALS:
+                raise ConfigError(_SHARD_REFUSALS[exc.code])
             raise ConfigError(f"Discord connection ended: {type(exc).__name__}")
         if ready not in done:
             ready.cancel()

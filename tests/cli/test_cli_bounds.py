@@ -72,3 +72,32 @@ def test_demo_numbers_are_bounded(cli) -> None:
         run = cli("demo", *args)
         assert run.code == 2 and "error: argument" in run.stderr, args
         assert_clean(run)
+
+
+SHARDS = [  # issue 14: Discord's shard settings, checked before anything starts
+    ({"DISCORD_SHARD_IDS": "2", "DISCORD_SHARD_COUNT": "2"}, "DISCORD_SHARD_IDS must be from 0"),
+    ({"DISCORD_SHARD_IDS": "0"}, "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT"),
+    (
+        {"DISCORD_SHARD_IDS": "abc", "DISCORD_SHARD_COUNT": "2"},
+        "DISCORD_SHARD_IDS must be a comma list",
+    ),
+    ({"DISCORD_SHARD_COUNT": "1e9"}, "DISCORD_SHARD_COUNT must be a whole number from 1"),
+]
+
+
+@pytest.mark.parametrize(("env", "says"), SHARDS)
+def test_bad_discord_shard_settings_stop_run_and_fail_doctor(cli, env, says) -> None:
+    token = {"DISCORD_TOKEN": "not-a-real-token"}
+    run = cli("run", **token, **env)
+    assert run.code == 1 and f"error: {says}" in run.stderr, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1  # one line, nothing started
+    assert_clean(run)
+    doctor = cli("doctor", **token, **env)
+    assert doctor.code == 1 and f"Discord: {says}" in doctor.stdout
+
+
+def test_doctor_says_which_shards_run_here(cli) -> None:
+    token = {"DISCORD_TOKEN": "not-a-real-token"}
+    assert "shards as Discord recommends" in cli("doctor", **token).stdout
+    mine = cli("doctor", **token, DISCORD_SHARD_COUNT="4", DISCORD_SHARD_IDS="3,1")
+    assert "shards 1,3 of 4 in this process" in mine.stdout

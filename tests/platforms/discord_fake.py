@@ -10,7 +10,8 @@
             interaction = await fake.slash("imagine", {"prompt": "a cat"})
             reply = await fake.wait_for(lambda: fake.original_response(interaction["token"]))
 
-One guild (``guild_id``) with one text channel (``channel_id``), users ``alice``, ``bob``,
+One guild (``guild_id``; ``add_guild`` adds more) with one text channel (``channel_id``),
+users ``alice``, ``bob``,
 ``mod`` (Manage Server) and ``owner``; the bot user's id is the application id. It answers
 like Discord does where bots notice: exact ``application/json`` bodies and error codes, the
 3-second ack window (10062), single ack (40060), 15-minute webhook tokens (50027), the
@@ -18,7 +19,8 @@ message-content intent, 429s with ``Via``, thread ids equal to their starter mes
 per-file upload limits (413, code 40005): an interaction's announced ``attachment_size_limit``
 for its responses, else the default (``upload_limit``) raised by the boost ``premium_tier``.
 Modules: ``_types`` (constants, users), ``_store`` (state and payloads), ``_wire`` (HTTP
-plumbing, validation), ``_gateway``, ``_rest``, ``_interactions``, ``_commands``.
+plumbing, validation), ``_gateway``, ``_shards`` (sessions, which shard hears which guild),
+``_rest``, ``_interactions``, ``_commands``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from discord.http import Route
 from tests.platforms.discord_fake_gateway import FakeGateway
 from tests.platforms.discord_fake_interactions import InteractionApi
 from tests.platforms.discord_fake_rest import RestApi
+from tests.platforms.discord_fake_shards import MAX_GUILDS_PER_SHARD
 from tests.platforms.discord_fake_store import DEFAULT_UPLOAD_LIMIT, FakeStore
 from tests.platforms.discord_fake_types import (
     PRIVILEGED_INTENTS,
@@ -61,11 +64,15 @@ class FakeDiscord:
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
         premium_tier: int = 0,
         privileged_intents: int = PRIVILEGED_INTENTS,
+        recommended_shards: int = 1,
+        max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD,
     ) -> None:
         """``privileged_intents``: the ones switched on in the developer portal; asking
         for others closes the gateway with 4014. ``upload_limit``: Discord's default
         upload limit per file (bytes); ``premium_tier``: the guild's boost tier, which
-        raises it there (tier 2: 50 MiB, tier 3: 100 MiB) — see ``upload_limit_in``."""
+        raises it there (tier 2: 50 MiB, tier 3: 100 MiB) — see ``upload_limit_in``.
+        ``recommended_shards``: GET /gateway/bot's ``shards``; ``max_guilds_per_shard``:
+        a session that would get more guilds is closed with 4011 (Discord: 2,500)."""
         self.token = token
         self.store = FakeStore()
         self.store.enabled_privileged_intents = privileged_intents
@@ -78,8 +85,10 @@ class FakeDiscord:
             token=token,
             heartbeat_interval_ms=heartbeat_interval_ms,
             on_change=self._notify,
+            max_guilds_per_shard=max_guilds_per_shard,
         )
         self.rest = RestApi(self.store, self.gateway)
+        self.rest.recommended_shards = recommended_shards
         self.interactions = InteractionApi(self.store, self.gateway, ack_deadline=ack_deadline)
         self._runner: web.AppRunner | None = None
         self.http_base = self.rest_base = self.gateway_url = ""
@@ -145,6 +154,12 @@ class FakeDiscord:
     @property
     def mod(self) -> FakeUser:
         return self.store.users["mod"]
+
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> tuple[int, int]:
+        """Another guild the bot is in, with one text channel: ``(guild_id, channel_id)``.
+        ``shard=(shard_id, num_shards)``: its id is one the gateway routes to that shard.
+        Clients that identify afterwards get it."""
+        return self.store.add_guild(name, shard=shard)
 
     def set_permissions(self, user: FakeUser, permissions: int | None) -> None:
         """Guild permissions of ``user`` (the bot too); ``None`` goes back to its roles'."""

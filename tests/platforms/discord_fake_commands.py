@@ -52,11 +52,13 @@ class SlashCommandData:
         attachments: Mapping[str, Upload | tuple[str, bytes]],
         *,
         user: FakeUser,
-        guild: bool,
+        guild_id: int | None,
         permissions: int,
     ) -> Json:
+        """``guild_id``: where it is invoked (None: a DM)."""
+        guild = guild_id is not None
         root, *path = name.split()
-        command = self._find(root, guild)
+        command = self._find(root, guild_id)
         required = command.get("default_member_permissions")
         if guild and required is not None and permissions & int(required) != int(required):
             raise PermissionError(f"/{root} is hidden from {user.username} (needs {required})")
@@ -82,8 +84,8 @@ class SlashCommandData:
             data["guild_id"] = command["guild_id"]
         return data
 
-    def _find(self, name: str, guild: bool) -> Json:
-        scopes = [self.store.guild_commands.get(self.store.guild_id, [])] if guild else []
+    def _find(self, name: str, guild_id: int | None) -> Json:
+        scopes = [self.store.guild_commands.get(guild_id, [])] if guild_id is not None else []
         for commands in [*scopes, self.store.global_commands]:
             for command in commands:
                 if command["name"] == name and command["type"] == 1:

@@ -101,8 +101,9 @@ class InteractionApi:
         locale: str,
     ) -> Json:
         perms = self.store.permissions_of(user) if permissions is None else permissions
+        guild_id = (self.store.guild_of(channel_id) or self.store.guild_id) if guild else None
         data = self.commands.build(
-            name, options, attachments, user=user, guild=guild, permissions=perms
+            name, options, attachments, user=user, guild_id=guild_id, permissions=perms
         )
         return await self._dispatch(
             APPLICATION_COMMAND, data, user, channel_id, guild, size_limit, perms, locale
@@ -150,6 +151,7 @@ class InteractionApi:
             raise LookupError(f"no channel {channel_id}")
         if size_limit is None:  # max(default, boost tier); the invoker has no Nitro
             size_limit = store.upload_limit(channel_id)
+        guild_id = str(store.guild_of(channel_id) or store.guild_id)
         payload: Json = {
             "id": str(store.ids.next()),
             "application_id": str(store.application_id),
@@ -164,12 +166,12 @@ class InteractionApi:
             "entitlements": [],
             "entitlement_sku_ids": [],
             "attachment_size_limit": size_limit,
-            "authorizing_integration_owners": {"0": str(store.guild_id)} if guild else {},
+            "authorizing_integration_owners": {"0": guild_id} if guild else {},
             "context": 0 if guild else 1,
         }
         if guild:
-            payload["guild_id"] = str(store.guild_id)
-            payload["guild"] = {"id": str(store.guild_id), "locale": "en-US", "features": []}
+            payload["guild_id"] = guild_id  # the gateway sends it to this guild's shard
+            payload["guild"] = {"id": guild_id, "locale": "en-US", "features": []}
             payload["guild_locale"] = "en-US"
             member = store.member_payload(user) | {"permissions": str(permissions)}
             payload["member"] = member

@@ -41,6 +41,7 @@ class RestApi:
     def __init__(self, store: FakeStore, gateway: FakeGateway) -> None:
         self.store = store
         self.gateway = gateway
+        self.recommended_shards = 1  # GET /gateway/bot's "shards"
 
     def routes(self) -> list[web.RouteDef]:
         api, cmds = API_PREFIX, API_PREFIX + "/applications/{app_id}"
@@ -113,8 +114,8 @@ class RestApi:
     async def get_gateway(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
         body: Json = {"url": self.gateway.url}
-        if request.path.endswith("/bot"):
-            body |= {"shards": 1, "session_start_limit": limit}
+        if request.path.endswith("/bot"):  # "shards": the recommended number of shards
+            body |= {"shards": self.recommended_shards, "session_start_limit": limit}
         return json_response(body)
 
     # --- application commands ---------------------------------------------------------------
@@ -125,7 +126,7 @@ class RestApi:
         if "guild_id" not in request.match_info:
             return self.store.global_commands
         guild_id = int(request.match_info["guild_id"])
-        if guild_id != self.store.guild_id:
+        if guild_id not in self.store.guilds:
             raise ApiError(403, 50001, "Missing Access")
         return self.store.guild_commands.setdefault(guild_id, [])
 

@@ -1,4 +1,6 @@
-"""What the fake Discord knows: one guild, its channels, users, messages and stored files.
+"""What the fake Discord knows: its guilds (one unless a test adds more), their channels,
+users, messages and stored files. Every guild has the same members and roles (besides its
+own @everyone, whose id is the guild's, as on Discord).
 
 Builds the JSON objects Discord's API v10 sends (members, guild, channels, threads,
 messages, attachments) so the gateway, REST and interaction routes share one truth.
@@ -69,7 +71,10 @@ class FakeStore:
             self.mod_role_id: self._role(self.mod_role_id, "Mods", MANAGE_GUILD, 1),
             self.bot_role_id: self._role(self.bot_role_id, "imagine-bot", 0, 2, managed=True),
         }
-        self.channels: dict[int, Json] = {self.channel_id: self._text_channel("imagine")}
+        self.guilds: dict[int, str] = {self.guild_id: "Imagine Test Guild"}  # id -> name
+        self.channels: dict[int, Json] = {
+            self.channel_id: self._text_channel("imagine", self.guild_id, self.channel_id)
+        }
         self.messages: dict[int, Json] = {}
         self.blobs: dict[int, bytes] = {}
         self.global_commands: list[Json] = []
@@ -117,20 +122,37 @@ class FakeStore:
         flags[INTENT_MESSAGE_CONTENT] = 1 << 19
         return sum(f for i, f in flags.items() if self.enabled_privileged_intents & i)
 
-    def guild_payload(self, *, all_members: bool) -> Json:
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> tuple[int, int]:
+        """Another guild with one text channel: (guild id, channel id). ``shard``
+        ``(shard_id, num_shards)``: an id the gateway routes to that shard."""
+        guild_id = self.ids.next() if shard is None else self.ids.next_on_shard(*shard)
+        channel_id = self.ids.next()
+        self.guilds[guild_id] = name
+        self.roles[guild_id] = self._role(guild_id, "@everyone", EVERYONE_PERMISSIONS, 0)
+        self.channels[channel_id] = self._text_channel(name.lower(), guild_id, channel_id)
+        return guild_id, channel_id
+
+    def guild_of(self, channel_id: int) -> int | None:
+        channel = self.channels.get(channel_id)
+        return int(channel["guild_id"]) if channel and "guild_id" in channel else None
+
+    def guild_payload(self, guild_id: int | None = None, *, all_members: bool) -> Json:
+        guild_id = guild_id or self.guild_id
         members = [u for u in self.users.values() if all_members or u.bot]
+        roles = [r for role_id, r in self.roles.items() if role_id not in self.guilds]
+        here = [c for c in self.channels.values() if c.get("guild_id") == str(guild_id)]
         return {
-            "id": str(self.guild_id),
-            "name": "Imagine Test Guild",
+            "id": str(guild_id),
+            "name": self.guilds[guild_id],
             "icon": None,
             "owner_id": str(self.users["owner"].id),
             "unavailable": False,
             "large": False,
             "member_count": len(self.users),
-            "joined_at": snowflake_iso(self.guild_id),
-            "roles": list(self.roles.values()),
-            "channels": [c for c in self.channels.values() if c["type"] == CHANNEL_TEXT],
-            "threads": [c for c in self.channels.values() if c["type"] in THREAD_TYPES],
+            "joined_at": snowflake_iso(guild_id),
+            "roles": [self.roles[guild_id], *roles],
+            "channels": [c for c in here if c["type"] == CHANNEL_TEXT],
+            "threads": [c for c in here if c["type"] in THREAD_TYPES],
             "members": [self.member_payload(u) for u in members],
             "presences": [],
             "voice_states": [],
@@ -139,7 +161,7 @@ class FakeStore:
             "features": [],
             "preferred_locale": "en-US",
             "premium_tier": self.premium_tier,
-            "system_channel_id": str(self.channel_id),
+            "system_channel_id": next((c["id"] for c in here if c["type"] == CHANNEL_TEXT), None),
             "verification_level": 0,
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
@@ -153,11 +175,11 @@ class FakeStore:
 
     # --- channels and threads ------------------------------------------------------------
 
-    def _text_channel(self, name: str) -> Json:
+    def _text_channel(self, name: str, guild_id: int, channel_id: int) -> Json:
         return {
-            "id": str(self.channel_id),
+            "id": str(channel_id),
             "type": CHANNEL_TEXT,
-            "guild_id": str(self.guild_id),
+            "guild_id": str(guild_id),
             "name": name,
             "position": 0,
             "permission_overwrites": [],
@@ -170,9 +192,9 @@ class FakeStore:
         }
 
     def add_text_channel(self, name: str) -> int:
-        """Another text channel in the guild; its id."""
+        """Another text channel in the first guild; its id."""
         channel_id = self.ids.next()
-        self.channels[channel_id] = self._text_channel(name) | {"id": str(channel_id)}
+        self.channels[channel_id] = self._text_channel(name, self.guild_id, channel_id)
         return channel_id
 
     def channel(self, channel_id: int) -> Json | None:
@@ -211,7 +233,7 @@ class FakeStore:
         thread: Json = {
             "id": str(thread_id),
             "type": int(body.get("type") or CHANNEL_PUBLIC_THREAD),
-            "guild_id": str(self.guild_id),
+            "guild_id": str(self.guild_of(parent_id) or self.guild_id),
             "parent_id": str(parent_id),
             "owner_id": str(owner.id),
             "name": name,

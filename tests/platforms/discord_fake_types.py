@@ -77,6 +77,15 @@ class Snowflakes:
         self._last = max(candidate, self._last + 1)
         return self._last
 
+    def next_on_shard(self, shard_id: int, num_shards: int) -> int:
+        """The next id whose guild the gateway sends to ``shard_id``: Discord's sharding
+        formula, ``(guild_id >> 22) % num_shards`` (see discord_fake_gateway.py)."""
+        found = self.next()
+        while (found >> 22) % num_shards != shard_id:
+            found += 1 << 22
+        self._last = found
+        return found
+
 
 @dataclass(frozen=True)
 class FakeUser:
