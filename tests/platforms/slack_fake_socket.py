@@ -10,12 +10,13 @@ As Slack does (checked 2026-12-07):
   ``hello`` (bolt-js#2021's wire log; bolt-js#2225, Slack's filmaj: "each Slack app ID is
   allowed a maximum of 10 concurrent websocket (socket-mode) connections");
 - an envelope is acked by sending back its ``envelope_id`` within 3 s; an ``events_api``
-  envelope that is not is delivered again, up to 3 more times, with ``retry_attempt``
-  counting up and ``retry_reason: "timeout"`` (the Events API's retries,
-  https://docs.slack.dev/apis/events-api/; the Socket Mode field values as
-  slackapi/java-slack-sdk and node-slack-sdk's tests show them). Slash commands and
-  clicks are not retried: the person sees an error, which the fake records in
-  ``unacked``.
+  envelope that is not is delivered again, up to 3 more times (the Events API's retry
+  policy, as secondary sources describe it; the primary page was not readable here),
+  with ``retry_attempt`` counting up and ``retry_reason: "timeout"`` — the Socket Mode
+  values slackapi/java-slack-sdk's ``EventContext`` comment and node-slack-sdk's tests
+  show. Slash commands and clicks carry no retry fields and are not retried (the
+  person is shown an error): the fake records them in ``unacked``. Unconfirmed at the
+  source: whether Slack ever re-sends a command envelope over Socket Mode.
 
 The fake spreads envelopes round-robin over the open connections, skipping any it has
 asked to reconnect (``socket_disconnect``) while another is open; a retry goes to the
