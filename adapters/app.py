@@ -105,7 +105,8 @@ async def _open_core(
     )
     stack.push_async_callback(quotas.aclose)
     images = PillowInspector(settings.image_limits)  # references and models' images alike
-    router, warnings = build_router(settings, meter=meter, images=images)
+    pacer = shared.pacer if shared else None  # each channel's rpm, for every process
+    router, warnings = build_router(settings, meter=meter, images=images, pacer=pacer)
     stack.push_async_callback(router.aclose)
     if shared is not None:
         await stack.enter_async_context(SharedHealth(router.board, shared.bus))

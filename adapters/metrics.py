@@ -25,13 +25,14 @@ from bot.breaker import BreakerState
 from bot.domain import Outcome
 from bot.health import HealthState
 from bot.jobs import JobState
+from bot.messages import PACED
 from bot.meter import REFUSAL_KINDS
 from bot.router import Router
 from bot.service import ImagineService
 
 __all__ = ["PromMeter", "metrics_mount"]
 
-OUTCOMES = frozenset(str(o) for o in Outcome)
+OUTCOMES = frozenset(str(o) for o in Outcome) | {PACED}  # paced: passed over, not sent
 REASONS = OUTCOMES | {"delayed", "unavailable"}
 JOB_STATES = frozenset(str(s) for s in JobState)
 ATTEMPT_BUCKETS = (0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120)

@@ -8,6 +8,7 @@ from bot.attempt import Done
 from bot.catalog import ModelSpec
 from bot.domain import Attempt, GenerationRequest, ImageResult, Outcome
 from bot.health import HealthBoard, HealthState
+from bot.messages import PACED, SKIPPED_PACED
 from bot.route import Route
 
 
@@ -29,6 +30,8 @@ def image_result(
         rh = board[primary.label]
         if failed:
             reason = str(failed[-1].outcome)
+        elif any(a.detail == SKIPPED_PACED for a in mine):
+            reason = PACED
         elif rh.state() is HealthState.DELAYED or any(a.outcome is Outcome.CANCELLED for a in mine):
             reason = "delayed"
         else:

@@ -19,6 +19,7 @@ MAX_DEADLINE_S = 3_600  # one request's whole walk down the chain
 MAX_HISTORY_MB = 1_024  # history sent with an edit
 MAX_WAIT_S = 86_400  # shutdown grace, announcement settle and cool-down
 MAX_ASPECT_SIDE = 10_000  # either side of an aspect ratio (3840:2160 is 16:9)
+MAX_RPM = 100_000  # a route's requests per minute (0: not paced); the window keeps each call
 
 
 def finite_or_none(value: object) -> object:

@@ -24,6 +24,7 @@ from typing import Any
 
 from bot.domain import SIZES
 from bot.errors import ConfigError
+from bot.pacing import check_rpm
 from bot.specs import (
     API_KINDS,
     STATUSES,
@@ -174,7 +175,11 @@ def _channel(name: str, t: Mapping[str, Any]) -> ChannelSpec:
     unknown = set(t) - known
     if unknown:
         raise ConfigError(f"channel {name!r}: unknown keys {sorted(unknown)}")
-    return ChannelSpec(name=name, **t)
+    try:
+        rpm = check_rpm(t.get("rpm", 0), f"channel {name!r}")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    return ChannelSpec(name=name, **{**t, "rpm": rpm})
 
 
 def _model(mid: str, t: Mapping[str, Any]) -> ModelSpec:

@@ -31,6 +31,7 @@ WHY = {
     "empty_result": "returned no image",
     "misconfigured": "is unavailable (configuration problem; admins have been told)",
     "delayed": "is responding slowly",
+    "paced": "is at its requests-per-minute limit",
     "safety_blocked": "declined this prompt",
     "unavailable": "is unavailable",
 }
@@ -38,6 +39,8 @@ WHY = {
 # The attempt log's own words (``Attempt.detail``: ``imagine --json``, job rows): why
 # a model was passed over, and what became of a call that lost its request's race.
 SKIPPED_DELAYED = "delayed"
+SKIPPED_PACED = "paced: no requests left this minute"
+PACED = "paced"  # the meter's outcome and the fallback reason for a paced route
 SKIPPED_NOT_OFFERED = "not offered"
 SKIPPED_BREAKER_OPEN = "breaker open"
 SKIPPED_RETRY = "retry: breaker open"  # a same-model retry the breaker no longer admits

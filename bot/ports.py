@@ -32,6 +32,17 @@ class Claims(Protocol):
     async def claim(self, key: str, *, ttl_s: float) -> bool: ...
 
 
+class Pacer(Protocol):
+    """Requests per minute per route, within a vendor's rate limit (``bot.pacing``;
+    shared between processes through Redis: ``adapters.shared.pacing``). ``take``
+    answers at once — it never waits for the minute to pass — and never raises."""
+
+    async def take(self, key: str, *, rpm: int) -> bool:
+        """One request's place in the last minute's ``rpm`` for ``key`` (True, and
+        counted), or none left (False: the caller passes the route over)."""
+        ...
+
+
 @runtime_checkable
 class ImageProvider(Protocol):
     """One channel to one vendor API (Google direct, a relay, Vertex, OpenAI).

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain import Attempt, Outcome
-from bot.messages import WHY
+from bot.messages import PACED, SKIPPED_PACED, WHY
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,12 @@ class ProgressTracker:
         given_up = [a for a in earlier if a.model != model]
         if given_up:
             last = given_up[-1]
-            why = "is down right now" if last.outcome is Outcome.SKIPPED else _why(last.outcome)
+            if last.detail == SKIPPED_PACED:
+                why = WHY[PACED]
+            elif last.outcome is Outcome.SKIPPED:
+                why = "is down right now"
+            else:
+                why = _why(last.outcome)
             event = Progress(Stage.FELL_BACK, model, previous=last.model, why=why)
         elif self._started:  # a hedge: the earlier call is still running, slowly
             event = Progress(Stage.FELL_BACK, model, previous=self._started[-1], why=WHY["delayed"])

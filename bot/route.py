@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.catalog import ModelSpec
 from bot.health import HealthBoard
-from bot.ports import Clock, ImageProvider
+from bot.ports import Clock, ImageProvider, Pacer
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,12 @@ class Route:
     label: str
     model: ModelSpec
     provider: ImageProvider
+    rpm: int = 0  # its channel's pace (``bot.pacing``); 0: not paced
+
+    @property
+    def pace_key(self) -> str:
+        """The same in every process (labels may differ with their chains)."""
+        return f"{self.provider.channel}:{self.model.id}"
 
 
 # May this probe, which lost its request's race, finish in the background?
@@ -48,8 +54,8 @@ KeepProbe = Callable[[str, asyncio.Task[Any]], bool]
 class WalkKit:
     """What a walk needs, and all it gets: the policy, the health board it reads and
     feeds, time and chance, every route (a failure speaks for its channel's other
-    routes), the name of a model's successor, and a keeper for probes that lost their
-    race."""
+    routes), the name of a model's successor, a keeper for probes that lost their
+    race, and the pacer that says whether a paced route has a call left this minute."""
 
     policy: RouterPolicy
     board: HealthBoard
@@ -58,3 +64,4 @@ class WalkKit:
     routes: Sequence[Route]  # all of them, in chain order
     successor: Callable[[str], str | None]  # the model its vendor names as a successor
     keep_probe: KeepProbe
+    pacer: Pacer

@@ -18,6 +18,10 @@ route's baseline p95, the next route is started beside it; the first image wins
 and the loser is cancelled. A cancelled attempt's price is still counted in the
 attempt log, because the vendor may have billed it.
 
+Pacing: a route whose channel sets ``rpm`` is used only while it has a call left in
+the last minute (``bot.pacing``); otherwise it is passed over like a busy one, at
+once — the walk never waits for the minute — and the attempt log says ``paced``.
+
 A thread's edit that no multi-turn model can make goes on, in the same call, as a
 plain edit of the thread's latest image on any edit-capable model (``Fallback``).
 
@@ -39,9 +43,10 @@ from bot.catalog import ModelSpec
 from bot.domain import Attempt, GenerationRequest, ImageResult, Outcome
 from bot.errors import AllModelsFailed, InputError
 from bot.health import HealthBoard
-from bot.messages import capability_needed
+from bot.messages import PACED, SKIPPED_PACED, capability_needed
 from bot.meter import Meter, SafeMeter
-from bot.ports import AttemptStarted, Clock
+from bot.pacing import LocalPacer
+from bot.ports import AttemptStarted, Clock, Pacer
 from bot.route import Route, RouterPolicy, WalkKit
 from bot.walk import Walk
 
@@ -71,8 +76,10 @@ class Router:
         resolve: Callable[[str], str] | None = None,
         successor: Callable[[str], str | None] | None = None,
         meter: Meter | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.routes = list(routes)
+        self.pacer = pacer or LocalPacer(clock)  # paced routes only (Route.rpm > 0)
         self.meter = SafeMeter(meter)  # each walk's attempts, fallbacks, spend
         self.resolve = resolve or (lambda model_id: model_id)  # shut-down id → successor
         self.successor = successor or (lambda model_id: None)  # the one its vendor names
@@ -162,7 +169,7 @@ class Router:
         for a in attempts:
             timed = a.outcome not in (Outcome.SKIPPED, Outcome.BACKGROUND)
             seconds = a.latency_ms / 1000 if timed else None
-            outcome = str(a.outcome)
+            outcome = PACED if a.detail == SKIPPED_PACED else str(a.outcome)
             self.meter.attempt(model=a.model, channel=a.channel, outcome=outcome, seconds=seconds)
             if a.cost_usd:
                 self.meter.spent(model=a.model, channel=a.channel, usd=a.cost_usd)
@@ -177,6 +184,7 @@ class Router:
             routes=self.routes,
             successor=self.successor,
             keep_probe=self.keep_probe,
+            pacer=self.pacer,
         )
 
     def keep_probe(self, label: str, task: asyncio.Task[Any]) -> bool:

@@ -31,6 +31,7 @@ class ChannelSpec:
     vertex: bool = False
     project: str | None = None
     location: str | None = None
+    rpm: int = 0  # requests per minute per model on this channel (bot.pacing); 0: not paced
 
 
 @dataclass(frozen=True, slots=True)

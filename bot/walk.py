@@ -25,6 +25,7 @@ from bot.messages import (
     SKIPPED_BREAKER_OPEN,
     SKIPPED_DELAYED,
     SKIPPED_NOT_OFFERED,
+    SKIPPED_PACED,
 )
 from bot.ports import AttemptStarted
 from bot.route import Route, WalkKit
@@ -58,7 +59,7 @@ class Walk:
     async def run(self) -> ImageResult:
         p = self.kit.policy
         while True:
-            if not self.running and not self._launch_next():
+            if not self.running and not await self._launch_next():
                 raise AllModelsFailed(attempts=self.attempts)
             now = self.kit.clock()
             if now >= self.deadline:
@@ -76,7 +77,7 @@ class Walk:
             if not done:
                 hedge_at = self._hedge_at()
                 if hedge_at is not None and self.kit.clock() >= hedge_at:
-                    self.hedge_spent = not self._launch_next(hedge=True)
+                    self.hedge_spent = not await self._launch_next(hedge=True)
                 continue
             finished = [(self.running.pop(task).route, task.result()) for task in done]
             self.attempts.extend(d.attempt for _, d in finished)
@@ -101,24 +102,28 @@ class Walk:
                     and self.retries.get(route.label, 0) < p.server_retries
                 ):
                     self.retries[route.label] = self.retries.get(route.label, 0) + 1
+                    if not await self._has_pace(route):
+                        continue  # no call left this minute: the next model instead
                     # admitted only after the pause: the breaker may have opened meanwhile
                     delay = self.kit.rng.uniform(0, p.retry_base_s)
                     self._start(route, ticket=None, delay=delay)
 
     # -- choosing ----------------------------------------------------------
-    def _launch_next(self, *, hedge: bool = False) -> bool:
-        picked, probe, ticket = self._pick()
+    async def _launch_next(self, *, hedge: bool = False) -> bool:
+        picked, probe, ticket = await self._pick()
         if picked is None:
             return False
         self._start(picked, ticket=ticket, hedge=hedge, probe=probe)
         return True
 
-    def _pick(self) -> tuple[Route | None, bool, int]:
+    async def _pick(self) -> tuple[Route | None, bool, int]:
         """The next route to try, whether the call probes a sick route, and its
-        breaker ticket (0: not admitted — a delayed route's turn, or an override)."""
+        breaker ticket (0: not admitted — a delayed route's turn, or an override).
+        A route with no call left this minute is passed over, whatever its state."""
         board = self.kit.board
         skipped: list[Route] = []
         delayed: list[Route] = []
+        paced: list[Route] = []
         chosen: Route | None = None
         probe, ticket = False, 0
         for route in self.cands:
@@ -132,17 +137,28 @@ class Walk:
             elif state is not HealthState.DELAYED or rh.claim_probe():
                 admitted = rh.admit()  # closed: a ticket; half-open: the single probe's
             if admitted is not None:
-                chosen, probe, ticket = route, state is not HealthState.NORMAL, admitted
-                break
+                if await self._has_pace(route):
+                    chosen, probe, ticket = route, state is not HealthState.NORMAL, admitted
+                    break
+                rh.release(admitted)
+                paced.append(route)
+                continue
             (delayed if state is HealthState.DELAYED else skipped).append(route)
-        chosen = chosen or (delayed[0] if delayed else None) or self._last_resort(skipped)
-        for route in skipped + delayed:
+        if chosen is None:
+            for route in [*delayed, *self._last_resorts(skipped)]:
+                if await self._has_pace(route):
+                    chosen = route
+                    break
+                paced.append(route)
+        for route in [*skipped, *delayed, *paced]:
             if route is chosen or route.label in self.noted:
                 continue
             if chosen is not None and self.cands.index(route) > self.cands.index(chosen):
                 continue
             self.noted.add(route.label)
-            if route in delayed:
+            if route in paced:
+                reason = SKIPPED_PACED
+            elif route in delayed:
                 reason = SKIPPED_DELAYED
             elif board[route.label].offline:
                 reason = SKIPPED_NOT_OFFERED
@@ -153,7 +169,8 @@ class Walk:
             )
         return chosen, probe, ticket
 
-    def _last_resort(self, skipped: list[Route]) -> Route | None:
+    def _last_resorts(self, skipped: list[Route]) -> list[Route]:
+        """Open breakers that may be overridden, the soonest to reopen first."""
         board = self.kit.board
         usable = [
             r
@@ -162,9 +179,18 @@ class Walk:
             and board[r.label].last_failure != "misconfigured"
             and board[r.label].offline is None
         ]
-        if not usable:
-            return None
-        return min(usable, key=lambda r: board[r.label].reopens_in)
+        return sorted(usable, key=lambda r: board[r.label].reopens_in)
+
+    async def _has_pace(self, route: Route) -> bool:
+        """A call left this minute on ``route`` (taken now), or it is not paced. A pacer
+        that fails is ignored: pacing never stops an image."""
+        if route.rpm <= 0:
+            return True
+        try:
+            return await self.kit.pacer.take(route.pace_key, rpm=route.rpm)
+        except Exception:
+            log.exception("pacer failed for %s; not paced this time", route.label)
+            return True
 
     def _hedge_at(self) -> float | None:
         p = self.kit.policy

@@ -15,7 +15,8 @@ from bot.aliases import Aliases
 from bot.config import Settings
 from bot.health import HealthBoard
 from bot.meter import Meter
-from bot.ports import Clock, ImageInspector, ImageProvider
+from bot.pacing import LocalPacer
+from bot.ports import Clock, ImageInspector, ImageProvider, Pacer
 from bot.router import Route, Router, RouterPolicy
 
 
@@ -26,10 +27,12 @@ def build_router(
     clock: Clock = time.monotonic,
     meter: Meter | None = None,
     images: ImageInspector | None = None,
+    pacer: Pacer | None = None,
 ) -> tuple[Router, list[str]]:
     """The router for ``settings`` and the start-up warnings an admin should read;
     ``meter`` is told of its attempts, fallbacks and spend (``bot.meter``); ``images``
-    checks every image a model returns (default: Pillow within ``settings``' limits)."""
+    checks every image a model returns (default: Pillow within ``settings``' limits);
+    ``pacer`` keeps each channel's ``rpm`` (default: this process's own count)."""
     today = today or date.today()
     images = images or PillowInspector(settings.image_limits)
     catalog = settings.catalog
@@ -62,7 +65,7 @@ def build_router(
                 continue
             label = model_id if len(channels) == 1 else f"{model_id}@{name}"
             board.add(label, model=model_id, channel=name, typical_latency_s=spec.latency_s)
-            routes.append(Route(label, spec, provider))
+            routes.append(Route(label, spec, provider, rpm=catalog.channels[name].rpm))
     policy = RouterPolicy(
         deadline_s=settings.imagine_deadline_s,
         hedge=settings.imagine_hedge,
@@ -77,5 +80,6 @@ def build_router(
         resolve=aliases,
         successor=aliases.successor,
         meter=meter,
+        pacer=pacer or LocalPacer(clock),
     )
     return router, warnings

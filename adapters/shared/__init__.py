@@ -1,6 +1,7 @@
 """What several processes of the bot share live, over Redis (``IMAGINE_REDIS_URL``,
 redis-py asyncio): breaker trips and recoveries (``health_bus``), the per-user rate
-limit (``rates``), and which process posts each announcement (``claims``). All of it
+limit (``rates``), provider pacing (``pacing``) and which process posts each
+announcement (``claims``). All of it
 degrades to per-process behaviour while Redis is unreachable (``link``)."""
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from dataclasses import dataclass
 from adapters.shared.claims import RedisClaims
 from adapters.shared.health_bus import RedisHealthBus
 from adapters.shared.link import RedisLink
+from adapters.shared.pacing import SharedPacer
 from adapters.shared.rates import SharedRateStorage
+from bot.pacing import LocalPacer
 
 __all__ = [
     "RedisClaims",
     "RedisHealthBus",
     "RedisLink",
     "Shared",
+    "SharedPacer",
     "SharedRateStorage",
     "open_shared",
 ]
@@ -29,6 +33,7 @@ class Shared:
     rates: SharedRateStorage
     bus: RedisHealthBus
     claims: RedisClaims
+    pacer: SharedPacer
 
 
 def open_shared(
@@ -42,4 +47,5 @@ def open_shared(
     stack.push_async_callback(link.aclose)
     rates = SharedRateStorage(link)
     stack.push_async_callback(rates.aclose)
-    return Shared(link, rates, RedisHealthBus(link), RedisClaims(link))
+    pacer = SharedPacer(link, LocalPacer())
+    return Shared(link, rates, RedisHealthBus(link), RedisClaims(link), pacer)

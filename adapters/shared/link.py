@@ -83,8 +83,8 @@ class RedisLink:
         if not self.down:
             self.down = True
             log.warning(
-                "Redis at %s is unavailable (%s): health, rate limits and announcements"
-                " are per process until it is back",
+                "Redis at %s is unavailable (%s): health, rate limits, pacing and"
+                " announcements are per process until it is back",
                 self.where,
                 type(exc).__name__,
             )
@@ -93,7 +93,8 @@ class RedisLink:
         if self.down:
             self.down = False
             log.info(
-                "Redis at %s is back: health, rate limits and announcements shared", self.where
+                "Redis at %s is back: health, rate limits, pacing and announcements shared",
+                self.where,
             )
 
     async def aclose(self) -> None:

@@ -5,6 +5,10 @@ verifies every request before its body is read: a missing, bad or stale signatur
 gets 401, a signed body that cannot be read 400 — ``http_events.py``; a payload
 missing what a listener needs is answered in ``payloads.py``).
 
+Either way several processes can share the work: Socket Mode gives each envelope to
+one of the app's connections (up to 10: ``socket.py``), and in HTTP mode every
+request is verified and handled by whichever process the load balancer picks.
+
 Built in two steps (see ``adapters/app.py``): ``build_slack`` makes the client and
 its sink, which the service is given; ``attach`` then registers the listeners
 with the service and the admin commands with their parts.
@@ -20,7 +24,6 @@ import aiohttp
 import yarl
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -32,6 +35,7 @@ from adapters.slack.listeners import Listeners
 from adapters.slack.payloads import Screen
 from adapters.slack.settings import SlackSettings
 from adapters.slack.sink import SlackSink
+from adapters.slack.socket import SocketHandler
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ class SlackPlatform:
     bolt: AsyncApp
     sink: SlackSink
     http: aiohttp.ClientSession  # one connection pool: Web API calls and file downloads
-    _socket: AsyncSocketModeHandler | None = field(default=None, init=False)
+    _socket: SocketHandler | None = field(default=None, init=False)
 
     @property
     def socket_mode(self) -> bool:
@@ -76,7 +80,7 @@ class SlackPlatform:
 
     async def start(self) -> None:
         if self.settings.app_token is not None:
-            self._socket = AsyncSocketModeHandler(self.bolt, self.settings.app_token)
+            self._socket = SocketHandler(self.bolt, self.settings.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack: connected in Socket Mode")
         else:

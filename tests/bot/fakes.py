@@ -12,7 +12,7 @@ from bot.catalog import ModelSpec, load_catalog
 from bot.domain import GenerationRequest, ProviderImage
 from bot.health import HealthBoard, HealthPolicy
 from bot.meter import Meter
-from bot.ports import ImageProvider
+from bot.ports import ImageProvider, Pacer
 from bot.router import Route, Router, RouterPolicy
 
 PNG = b"\x89PNG\r\n\x1a\nfake"
@@ -82,7 +82,10 @@ def make_router(
     timeout_s: float = 5.0,
     health: HealthPolicy | None = None,
     meter: Meter | None = None,
+    rpm: dict[str, int] | None = None,
+    pacer: Pacer | None = None,
 ) -> Router:
+    """A router over ``chain`` on one provider; ``rpm``: model id → its pace."""
     import random
     import time
     from dataclasses import replace
@@ -96,7 +99,7 @@ def make_router(
     for model_id in chain:
         spec = replace(catalog.models[model_id], latency_s=latency_s, timeout_s=timeout_s)
         board.add(model_id, model=model_id, channel=provider.channel, typical_latency_s=latency_s)
-        routes.append(Route(model_id, spec, provider))
+        routes.append(Route(model_id, spec, provider, rpm=(rpm or {}).get(model_id, 0)))
     aliases = Aliases(catalog)
     return Router(
         routes,
@@ -107,6 +110,7 @@ def make_router(
         resolve=aliases,
         successor=aliases.successor,
         meter=meter,
+        pacer=pacer,
     )
 
 

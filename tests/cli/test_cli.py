@@ -1,4 +1,5 @@
 import io
+import json
 from pathlib import Path
 
 from PIL import Image
@@ -275,3 +276,12 @@ def test_doctor_checks_redis_when_it_is_configured(cli) -> None:
     down = cli("doctor", IMAGINE_REDIS_URL="redis://:hunter2-secret@127.0.0.1:1/0")
     assert down.code == 1 and "Redis at 127.0.0.1:1/0: no answer" in down.stdout
     assert "hunter2" not in down.stdout + down.stderr
+
+
+def test_a_bad_rpm_stops_with_one_clear_line(cli, tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    for value in ("-1", '"x"', "1e30"):
+        bad.write_text(f"[channels.google]\nrpm = {value}\n")
+        run = cli("status", "--json", IMAGINE_CONFIG=str(bad))
+        assert run.code == 1 and "Traceback" not in run.stderr, run.stderr
+        assert "channel 'google': rpm must be a whole number" in json.dumps(run.json), value

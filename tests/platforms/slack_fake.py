@@ -9,7 +9,8 @@
 
 It serves the Web API (``/api/<method>``, recorded in ``fake.calls``), upload
 URLs, ``url_private`` downloads (bot token required, else Slack's HTML login
-page), ``response_url``s and Socket Mode (``apps.connections.open`` + WebSocket);
+page), ``response_url``s and Socket Mode (``apps.connections.open`` + WebSocket, up to
+ten connections, each envelope to one of them: ``slack_fake_socket``);
 and it sends what Slack sends: signed slash commands, events and button clicks.
 Web API state and methods: ``slack_fake_state``; what Slack sends (payloads,
 signed POSTs): ``slack_fake_send``; shapes, signing, block limits: ``slack_fake_wire``
@@ -21,19 +22,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Self
 
 import aiohttp
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import web
 
 from tests.platforms.slack_fake_send import Delivery, SlackSends
+from tests.platforms.slack_fake_socket import MAX_CONNECTIONS, SocketMode
 from tests.platforms.slack_fake_state import Json
 from tests.platforms.slack_fake_wire import LOGIN_PAGE, SLACK_ACK_DEADLINE, Workspace
 
-__all__ = ["SLACK_ACK_DEADLINE", "Delivery", "FakeSlack", "Workspace", "serve"]
+__all__ = [
+    "MAX_CONNECTIONS",
+    "SLACK_ACK_DEADLINE",
+    "Delivery",
+    "FakeSlack",
+    "Workspace",
+    "serve",
+]
 
 
 @asynccontextmanager
@@ -48,9 +56,10 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-class FakeSlack(SlackSends):
+class FakeSlack(SlackSends, SocketMode):
     """Slack on 127.0.0.1:<random>. Identity (``bot_token``, ``team_id``...), payload
-    builders and signed delivery come from ``SlackSends``; state from ``SlackState``."""
+    builders and signed delivery come from ``SlackSends``; state from ``SlackState``;
+    Socket Mode (several connections, one gets each envelope) from ``SocketMode``."""
 
     def __init__(
         self,
@@ -60,8 +69,7 @@ class FakeSlack(SlackSends):
         default_channel: str = "C0FAKECHAN1",
     ) -> None:
         super().__init__(workspace, default_user=default_user, default_channel=default_channel)
-        self.socket_messages: list[Json] = []  # every text frame a Socket Mode client sent
-        self.sockets: list[web.WebSocketResponse] = []  # open Socket Mode connections
+        self._init_socket_mode()
         self._runner: web.AppRunner | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -85,8 +93,7 @@ class FakeSlack(SlackSends):
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for ws in list(self.sockets):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"fake slack stopping")
+        await self._close_sockets()
         if self._session is not None:
             await self._session.close()
         if self._runner is not None:
@@ -159,81 +166,6 @@ class FakeSlack(SlackSends):
         self.responses.append((url, body))
         self.touch()
         return web.Response(text="ok")
-
-    async def _socket(self, request: web.Request) -> web.StreamResponse:
-        if request.query.get("ticket") not in self.tickets:
-            return web.Response(status=401, text="invalid_ticket")
-        ws = web.WebSocketResponse(timeout=1.0)  # autoping answers the SDK's pings
-        await ws.prepare(request)
-        self.sockets.append(ws)
-        await ws.send_str(
-            json.dumps(
-                {
-                    "type": "hello",
-                    "num_connections": len(self.sockets),
-                    "debug_info": {
-                        "host": "applink-fake-1",
-                        "build_number": 1,
-                        "approximate_connection_time": 18060,
-                    },
-                    "connection_info": {"app_id": self.ws.api_app_id},
-                }
-            )
-        )
-        self.touch()
-        try:
-            async for frame in ws:
-                if frame.type != WSMsgType.TEXT:
-                    continue
-                message = json.loads(frame.data)
-                self.socket_messages.append(message)
-                if isinstance(message, dict) and message.get("envelope_id"):
-                    self.acks[str(message["envelope_id"])] = message
-                self.touch()
-        finally:
-            self.sockets.remove(ws)
-            self.touch()
-        return ws
-
-    # -- what Slack sends: Socket Mode ---------------------------------------------------
-
-    async def socket_send(
-        self,
-        type: str,
-        payload: Json,
-        *,
-        envelope_id: str | None = None,
-        retry_attempt: int = 0,
-        retry_reason: str = "",
-        timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's deadline, as in wait_for
-    ) -> str:
-        """Push an envelope (``slash_commands``/``events_api``/``interactive``) to the newest
-        connection, waiting up to ``timeout`` for one; returns the ``envelope_id``."""
-        ws = await self.wait_for(lambda: self.sockets[-1] if self.sockets else None, timeout)
-        envelope: Json = {
-            "envelope_id": envelope_id or str(uuid.uuid4()),
-            "payload": payload,
-            "type": type,
-            "accepts_response_payload": type == "slash_commands"
-            or payload.get("type") in ("view_submission", "block_suggestion"),
-        }
-        if type == "events_api":
-            envelope.update(retry_attempt=retry_attempt, retry_reason=retry_reason)
-        await ws.send_str(json.dumps(envelope))
-        return str(envelope["envelope_id"])
-
-    async def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> Json:  # noqa: ASYNC109
-        """The client's ``{"envelope_id": ..., "payload"?: ...}`` for that envelope."""
-        return await self.wait_for(lambda: self.acks.get(envelope_id), timeout)
-
-    async def socket_disconnect(self, reason: str = "refresh_requested") -> None:
-        """Ask connected clients to reconnect, as Slack does every few hours."""
-        for ws in list(self.sockets):
-            await ws.send_str(
-                json.dumps(
-                    {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-1"}}
-                )
-            )
 
 
 def _json(status: int, body: Any, headers: dict[str, str]) -> web.Response:
