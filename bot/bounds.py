@@ -32,3 +32,16 @@ def finite_or_none(value: object) -> object:
     if isinstance(value, list | tuple):
         return [finite_or_none(v) for v in value]
     return value
+
+
+def check_rpm(value: object, where: str) -> int:
+    """A configured ``rpm``: a whole number from 0 (not paced) to ``MAX_RPM``; anything
+    else is a ``ValueError`` naming ``where`` and the value."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_RPM
+    if not ok:
+        raise ValueError(
+            f"{where}: rpm must be a whole number of requests per minute from 0 (not "
+            f"paced) to {MAX_RPM:,}, not {value!r}"
+        )
+    assert isinstance(value, int)
+    return value

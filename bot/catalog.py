@@ -22,9 +22,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bot.bounds import check_rpm
 from bot.domain import SIZES
 from bot.errors import ConfigError
-from bot.pacing import check_rpm
 from bot.specs import (
     API_KINDS,
     STATUSES,

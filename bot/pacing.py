@@ -24,7 +24,7 @@ from bot.ports import Clock
 
 WINDOW_S = 60.0
 
-__all__ = ["MAX_RPM", "WINDOW_S", "LocalPacer", "check_rpm"]
+__all__ = ["MAX_RPM", "WINDOW_S", "LocalPacer"]
 
 
 class LocalPacer:
@@ -49,16 +49,3 @@ class LocalPacer:
             return False
         sent.append(now)
         return True
-
-
-def check_rpm(value: object, where: str) -> int:
-    """A configured ``rpm``: a whole number from 0 (not paced) to ``MAX_RPM``; anything
-    else is a ``ValueError`` naming ``where`` and the value."""
-    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_RPM
-    if not ok:
-        raise ValueError(
-            f"{where}: rpm must be a whole number of requests per minute from 0 (not "
-            f"paced) to {MAX_RPM:,}, not {value!r}"
-        )
-    assert isinstance(value, int)
-    return value
