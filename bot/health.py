@@ -160,6 +160,11 @@ class HealthBoard:
             hold_s=breaker.held_for if opened else 0.0,
             reason=self._routes[label].last_failure if opened else "",
         )
+        if opened:
+            quiet = max(news.open_s, news.hold_s)
+            log.warning("%s tripped (%s): not called for %.0f s", label, news.reason, quiet)
+        else:
+            log.info("%s recovered", label)
         for fn in list(self._breaker_listeners):
             try:
                 fn(news)
