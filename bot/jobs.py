@@ -35,116 +35,26 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from bot.domain import Attempt, ImageInput
 from bot.history import sha256
-from bot.meter import Meter, SafeMeter
-from bot.quotas import MICRO, to_micros
-from bot.store import Row, Store
-
-
-class JobState(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-UNFINISHED = (JobState.QUEUED, JobState.RUNNING)
-
-
-@dataclass(frozen=True)
-class Job:
-    id: str
-    state: JobState
-    platform: str
-    workspace: str
-    channel: str
-    thread: str
-    user: str
-    kind: str  # e.g. "imagine", "edit"
-    payload: dict[str, Any]
-    references: tuple[str, ...]  # blob sha256s, in the order given
-    idempotency_key: str | None
-    runs: int  # how many times a worker started it (more than 1: resumed after a crash)
-    attempts: tuple[dict[str, Any], ...]
-    cost_usd: float | None
-    model: str | None
-    result: dict[str, Any] | None
-    error_code: str | None
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-
-    @property
-    def tenant(self) -> str:
-        """The fairness key: ``"platform:workspace"``."""
-        return f"{self.platform}:{self.workspace}"
-
-    @property
-    def finished(self) -> bool:
-        return self.state not in UNFINISHED
-
-    @property
-    def delivering(self) -> dict[str, Any] | None:
-        """What an earlier run was posting when it was cut off (None: it posted nothing)."""
-        found = self.payload.get("delivering")
-        return dict(found) if isinstance(found, dict) else None
-
-
-JOB_MARK = 12  # hex digits of the job id in an image's file name
-
-
-def image_name(job_id: str, version: int | None, extension: str) -> str:
-    """The file name a job's image is posted under, e.g. ``imagine-v2-3f2a9c0e1b4d.png``:
-    the job's id in it lets a resumed run find an earlier post of the same image."""
-    return f"imagine-v{version or 1}-{job_id[:JOB_MARK]}.{extension}"
-
-
-def names_job(filename: str, job_id: str) -> bool:
-    """True if ``filename`` is ``image_name`` of ``job_id`` (any version and extension)."""
-    stem = filename.rsplit(".", 1)[0]
-    return stem.startswith("imagine-v") and stem.endswith(f"-{job_id[:JOB_MARK]}")
-
-
-_COLUMNS = (
-    'id, state, platform, workspace, channel, thread, "user", kind, payload, refs,'
-    " idempotency_key, runs, attempts, cost_musd, model, result, error_code,"
-    " created_at, started_at, finished_at"
+from bot.job_record import (
+    COLUMNS,
+    JOB_MARK,
+    UNFINISHED,
+    Job,
+    JobState,
+    attempts_json,
+    image_name,
+    job_from_row,
+    names_job,
 )
+from bot.meter import Meter, SafeMeter
+from bot.quotas import to_micros
+from bot.store import Store
 
-
-def _job(row: Row) -> Job:
-    cost, result = row["cost_musd"], row["result"]
-    return Job(
-        id=row["id"],
-        state=JobState(row["state"]),
-        platform=row["platform"],
-        workspace=row["workspace"],
-        channel=row["channel"],
-        thread=row["thread"],
-        user=row["user"],
-        kind=row["kind"],
-        payload=json.loads(row["payload"]),
-        references=tuple(json.loads(row["refs"])),
-        idempotency_key=row["idempotency_key"],
-        runs=row["runs"],
-        attempts=tuple(json.loads(row["attempts"])),
-        cost_usd=None if cost is None else cost / MICRO,
-        model=row["model"],
-        result=None if result is None else json.loads(result),
-        error_code=row["error_code"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-    )
-
-
-def _attempts(attempts: Iterable[Attempt | Mapping[str, Any]]) -> str:
-    return json.dumps([a.as_json() if isinstance(a, Attempt) else dict(a) for a in attempts])
+__all__ = ["JOB_MARK", "UNFINISHED", "Job", "JobState", "JobStore", "image_name", "names_job"]
 
 
 class JobStore:
@@ -188,18 +98,18 @@ class JobStore:
                 ),
             )
             row = await db.fetchone(
-                f"SELECT {_COLUMNS} FROM jobs WHERE "
+                f"SELECT {COLUMNS} FROM jobs WHERE "
                 + ("id = ?" if created else "platform = ? AND idempotency_key = ?"),
                 (job_id,) if created else (platform, idempotency_key),
             )
         assert row is not None  # jobs are never deleted
         if created:
             self._meter.job(state=JobState.QUEUED)
-        return _job(row), bool(created)
+        return job_from_row(row), bool(created)
 
     async def get(self, job_id: str) -> Job | None:
-        row = await self._store.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
-        return None if row is None else _job(row)
+        row = await self._store.fetchone(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        return None if row is None else job_from_row(row)
 
     async def in_thread(self, platform: str, workspace: str, channel: str, thread: str) -> bool:
         """True if some job posts into this thread (a message there is an edit)."""
@@ -225,10 +135,10 @@ class JobStore:
     async def unfinished(self) -> list[Job]:
         """Queued and running jobs, oldest first."""
         rows = await self._store.fetchall(
-            f"SELECT {_COLUMNS} FROM jobs WHERE state IN ('queued', 'running')"
+            f"SELECT {COLUMNS} FROM jobs WHERE state IN ('queued', 'running')"
             " ORDER BY created_at, rowid"
         )
-        return [_job(r) for r in rows]
+        return [job_from_row(r) for r in rows]
 
     async def load_references(self, job: Job) -> tuple[ImageInput, ...]:
         """The job's reference images, from ``blobs`` (LookupError if one is missing)."""
@@ -291,7 +201,7 @@ class JobStore:
             JobState.DELIVERED,
             "attempts = ?, cost_musd = ?, model = ?, result = ?,"
             " error_code = NULL, finished_at = ?",
-            _attempts(attempts),
+            attempts_json(attempts),
             to_micros(cost_usd),
             model,
             json.dumps(dict(result)),
@@ -308,7 +218,7 @@ class JobStore:
             JobState.FAILED,
             "error_code = ?, attempts = ?, finished_at = ?",
             error_code,
-            _attempts(attempts),
+            attempts_json(attempts),
             self._now(),
         )
 
