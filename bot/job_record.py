@@ -48,6 +48,7 @@ class Job:
     created_at: float
     started_at: float | None
     finished_at: float | None
+    owner: str | None = None  # the worker (process) that runs it: bot.leases
 
     @property
     def tenant(self) -> str:
@@ -83,7 +84,7 @@ def names_job(filename: str, job_id: str) -> bool:
 COLUMNS = (
     'id, state, platform, workspace, channel, thread, "user", kind, payload, refs,'
     " idempotency_key, runs, attempts, cost_musd, model, result, error_code,"
-    " created_at, started_at, finished_at"
+    " created_at, started_at, finished_at, owner"
 )
 
 
@@ -110,6 +111,7 @@ def job_from_row(row: Row) -> Job:
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        owner=row["owner"],
     )
 
 

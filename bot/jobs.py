@@ -25,8 +25,12 @@ when), and the image goes out under a name that carries the job's id
 (``image_name``). A run resumed with that record asks the platform whether the
 image is already there (``names_job``) before posting it again.
 
-Quota reservations carry the job's id, so restart recovery (bot.scheduler) can
+Quota reservations carry the job's id, so restart recovery (bot.adoption) can
 find what a crashed run left reserved (``Quotas.held_by``, ``Quotas.left_open``).
+
+Every job has an owner (``jobs.owner``): the worker (process, ``JobStore.worker``) that
+submitted it, or that ``adopt``ed it once its owner was dead (``bot.leases``). Only the
+owner starts it (``mark_running``).
 """
 
 from __future__ import annotations
@@ -54,14 +58,34 @@ from bot.meter import Meter, SafeMeter
 from bot.quotas import to_micros
 from bot.store import Store
 
-__all__ = ["JOB_MARK", "UNFINISHED", "Job", "JobState", "JobStore", "image_name", "names_job"]
+__all__ = [
+    "ADOPT_BATCH",
+    "JOB_MARK",
+    "UNFINISHED",
+    "Job",
+    "JobState",
+    "JobStore",
+    "image_name",
+    "names_job",
+]
+
+
+ADOPT_BATCH = 100  # jobs one adopt statement takes at most
 
 
 class JobStore:
     def __init__(
-        self, store: Store, *, now: Callable[[], float] = time.time, meter: Meter | None = None
+        self,
+        store: Store,
+        *,
+        now: Callable[[], float] = time.time,
+        meter: Meter | None = None,
+        worker: str | None = None,
     ) -> None:
+        """``worker``: this process's id as the owner of jobs (``bot.leases``; default a
+        fresh one: every JobStore is a process of its own)."""
         self._store = store
+        self.worker = worker or uuid.uuid4().hex
         self._now = now
         self._meter = SafeMeter(meter)  # told of each state change this process makes
 
@@ -90,11 +114,12 @@ class JobStore:
                 )
             created = await db.execute(
                 'INSERT INTO jobs (id, platform, workspace, channel, thread, "user", kind,'
-                " idempotency_key, payload, refs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?, ?) ON CONFLICT (platform, idempotency_key) DO NOTHING",
+                " idempotency_key, payload, refs, created_at, owner) VALUES (?, ?, ?, ?, ?, ?,"
+                " ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, idempotency_key) DO NOTHING",
                 (
                     *(job_id, platform, workspace, channel, thread, user, kind),
                     *(idempotency_key, json.dumps(dict(payload)), json.dumps(shas), now),
+                    self.worker,
                 ),
             )
             row = await db.fetchone(
@@ -140,6 +165,35 @@ class JobStore:
         )
         return [job_from_row(r) for r in rows]
 
+    async def adopt(
+        self, *, lease_s: float, gone: Sequence[str] = (), limit: int = ADOPT_BATCH
+    ) -> list[Job]:
+        """Make this worker the owner of up to ``limit`` orphaned unfinished jobs (owner
+        NULL, without a ``workers`` row seen in the last ``lease_s`` by the database's
+        clock, or in ``gone``: see ``bot.leases``), oldest first; returns them. One
+        statement: PostgreSQL locks the rows as it picks them and skips rows another
+        adopter holds (``FOR UPDATE SKIP LOCKED``), so no job is adopted twice; SQLite has
+        one writer at a time. Never this worker's own jobs (the batch loop ends)."""
+        lock = " FOR UPDATE SKIP LOCKED" if self._store.dialect == "postgresql" else ""
+        dead = f" AND w.id NOT IN ({','.join('?' * len(gone))})" if gone else ""
+        rows = await self._store.fetchall(
+            "UPDATE jobs SET owner = ? WHERE id IN (SELECT id FROM jobs"
+            " WHERE state IN ('queued', 'running') AND (owner IS NULL OR (owner <> ?"
+            f" AND owner NOT IN (SELECT w.id FROM workers w"
+            f" WHERE w.seen_at >= {self._store.clock()} - ?{dead})))"
+            f" ORDER BY created_at, rowid LIMIT ?{lock}) RETURNING id",
+            (self.worker, self.worker, float(lease_s), *gone, limit),
+        )
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        taken = await self._store.fetchall(
+            f"SELECT {COLUMNS} FROM jobs WHERE owner = ? AND id IN ({','.join('?' * len(ids))})"
+            " ORDER BY created_at, rowid",
+            (self.worker, *ids),
+        )
+        return [job_from_row(r) for r in taken]
+
     async def load_references(self, job: Job) -> tuple[ImageInput, ...]:
         """The job's reference images, from ``blobs`` (LookupError if one is missing)."""
         if not job.references:
@@ -182,8 +236,15 @@ class JobStore:
 
     # -- state changes: one conditional UPDATE each; False if the job was not in the old state
     async def mark_running(self, job_id: str) -> bool:
+        """Only for the job's owner: a worker whose job another adopted (its lease had
+        lapsed) does not start it as well."""
         return await self._move(
-            job_id, ("queued",), JobState.RUNNING, "runs = runs + 1, started_at = ?", self._now()
+            job_id,
+            ("queued",),
+            JobState.RUNNING,
+            "runs = runs + 1, started_at = ?",
+            self._now(),
+            owner=self.worker,
         )
 
     async def mark_delivered(
@@ -227,13 +288,19 @@ class JobStore:
         return await self._move(job_id, ("running",), JobState.QUEUED)
 
     async def _move(
-        self, job_id: str, old: Sequence[str], new: JobState, assign: str = "", *values: Any
+        self,
+        job_id: str,
+        old: Sequence[str],
+        new: JobState,
+        assign: str = "",
+        *values: Any,
+        owner: str | None = None,
     ) -> bool:
         marks = ",".join("?" * len(old))
         changed = await self._store.execute(
             f"UPDATE jobs SET state = ?{', ' + assign if assign else ''}"
-            f" WHERE id = ? AND state IN ({marks})",
-            (str(new), *values, job_id, *old),
+            f" WHERE id = ? AND state IN ({marks}){' AND owner = ?' if owner else ''}",
+            (str(new), *values, job_id, *old, *((owner,) if owner else ())),
         )
         if changed > 0:
             self._meter.job(state=new)
