@@ -8,7 +8,7 @@ names its owner (``jobs.owner``): the worker that submitted it, or that adopted 
 
 A worker is dead when its ``seen_at`` is more than ``lease_s`` old by the database's
 clock (``Store.clock``: one clock for every machine, whatever theirs say), or at once
-when it ran on this host (same host name and pid namespace) and its pid is gone: a
+when it ran here (same host name, boot and pid namespace) and its pid is gone: a
 process SIGKILLed and started again on one machine recovers without waiting. A reused
 pid looks alive and the lease decides, which is safe. An unfinished job is *orphaned*
 when its owner is NULL (made before owners existed), has no row, or is dead;
@@ -34,10 +34,13 @@ log = logging.getLogger(__name__)
 LEASE_S = 15.0  # default IMAGINE_LEASE_S
 
 
-def _pid_namespace() -> str | None:
-    """This process's pid namespace (Linux), None where it cannot be told."""
+def _pid_space() -> str | None:
+    """Where this process's pids mean something: this boot of this machine (never the
+    same on two machines, even with one host name) and this pid namespace (a container
+    has its own). Linux only; None where it cannot be told."""
     try:
-        return os.readlink("/proc/self/ns/pid")
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
+            return f"{boot.read().strip()} {os.readlink('/proc/self/ns/pid')}"
     except OSError:
         return None
 
@@ -58,9 +61,9 @@ class Workers:
         if not lease_s > 0:
             raise ValueError("lease_s must be positive")
         self._store, self.id, self.lease_s = store, worker, lease_s
-        namespace = _pid_namespace()
-        self.host = f"{socket.gethostname()} {namespace or ''}".strip()
-        self._local = namespace is not None  # pids of rows with our host can be checked
+        space = _pid_space()
+        self.host = f"{socket.gethostname()} {space or ''}".strip()
+        self._local = space is not None  # pids of rows with this host can be checked
         self._beat = Every(lease_s / 3, self.beat, name="worker-heartbeat")
         self._started_at = time.time()
         self._registered = False
