@@ -17,7 +17,7 @@ from tests.adapters.helpers import eventually
 from tests.bot.fakes import CHAIN, ScriptedProvider, make_router
 from tests.bot.test_service_jobs import WHO, Sink
 
-LEASE_S = 0.6
+LEASE_S = 1.0
 
 
 @dataclass
