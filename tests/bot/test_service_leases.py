@@ -64,6 +64,7 @@ async def test_a_dead_process_s_running_job_is_adopted_delivered_and_billed_once
         await a.service.workers.stop()  # a dies mid-call: no beat, no shutdown
         await a.service.runner.aclose()
         await eventually(lambda: job_id in b.sink.delivered, within=LEASE_S * 2 + 3)
+        await asyncio.wait_for(b.service.join(), 5)  # recorded and billed after posting
         assert b.sink.resumed == [job_id]  # the user is told once, by b
         assert a.sink.delivered == {} and len(b.provider.calls) == 1
         usage = await b.quotas.usage(WHO.ledger_key)
