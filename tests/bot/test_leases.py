@@ -90,18 +90,22 @@ async def test_a_dead_process_s_jobs_are_adopted_once_after_its_lease(
     try:
         waiting = await submit(a.jobs, "A", runner=a.runner)  # in a's queue, not started
         busy = await running(a, quotas, "B")
+        done = await running(a, quotas, "C")  # delivered; a died before settling
+        await a.jobs.mark_delivered(done.id, attempts=(), cost_usd=0.039, model="m", result={})
         await a.workers.stop()  # a hangs or dies: its heartbeat stops, its row stays
         notices = Notices()
         assert (await b.recover(notices)).empty  # its lease has not run out yet
         await asyncio.sleep(LEASE_S * 1.2)
         report = await b.recover(notices)
-        assert (report.requeued, report.resumed, report.released) == ((waiting.id,), (busy.id,), 1)
+        assert (report.requeued, report.resumed) == ((waiting.id,), (busy.id,))
+        assert (report.released, report.settled) == (1, 1)
         assert notices.resumed == [busy.id] and notices.failed == []
         assert (await b.recover(notices)).empty  # adopted once
         await asyncio.gather(a.runner.start(), b.runner.start())
         await asyncio.wait_for(asyncio.gather(a.runner.join(), b.runner.join()), 5)
         assert a.seen == [] and sorted(b.seen) == ["A-0", "B-0"]  # a may not start it now
-        assert await ledger(store) == [(busy.id, "released")]
+        assert await ledger(store) == [(busy.id, "released"), (done.id, "settled")]
+        assert (await quotas.usage("discord:C")).by_model["m"].spent_usd == 0.039  # once
         assert [await owner(store, j) for j in (waiting, busy)] == [b.jobs.worker] * 2
     finally:
         await a.aclose()
