@@ -1,4 +1,5 @@
-"""Recovery: take over what dead workers left, never running a job or billing it twice.
+"""Adoption (restart recovery): take over what dead workers left, never running a job or
+billing it twice.
 
 ``adopt_orphans`` (``JobRunner.recover``: at start-up, before new submissions are taken,
 then every ``lease_s / 2`` while the process runs) first closes the open reservations
