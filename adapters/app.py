@@ -148,6 +148,7 @@ def _open_service(
         concurrency=settings.imagine_workers,
         per_workspace=settings.imagine_guild_concurrency,
         meter=core.meter,
+        lease_s=settings.imagine_lease_s,
     )
     stack.push_async_callback(service.aclose, grace_s=grace_s)
     return App(service, core.router, core.quotas, core.guilds, core.store, core.warnings)

@@ -18,6 +18,7 @@ MAX_GUILD_CONCURRENCY = 1_000  # jobs of one workspace generating at once (0: un
 MAX_DEADLINE_S = 3_600  # one request's whole walk down the chain
 MAX_HISTORY_MB = 1_024  # history sent with an edit
 MAX_WAIT_S = 86_400  # shutdown grace, announcement settle and cool-down
+MIN_LEASE_S, MAX_LEASE_S = 1, 3_600  # how long a silent process keeps its jobs
 MAX_ASPECT_SIDE = 10_000  # either side of an aspect ratio (3840:2160 is 16:9)
 MAX_RPM = 100_000  # a route's requests per minute (0: not paced); the window keeps each call
 

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     imagine_shutdown_grace_s: float = Field(
         default=20.0, ge=0, le=bounds.MAX_WAIT_S, allow_inf_nan=False
     )
+    # a process whose heartbeat stopped this long is dead: another adopts its jobs
+    imagine_lease_s: float = Field(
+        default=15.0, ge=bounds.MIN_LEASE_S, le=bounds.MAX_LEASE_S, allow_inf_nan=False
+    )
     # a state must last this long before it is announced; then at most one post per model
     imagine_announce_settle_s: float = Field(
         default=20.0, ge=0, le=bounds.MAX_WAIT_S, allow_inf_nan=False

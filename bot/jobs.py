@@ -25,8 +25,12 @@ when), and the image goes out under a name that carries the job's id
 (``image_name``). A run resumed with that record asks the platform whether the
 image is already there (``names_job``) before posting it again.
 
-Quota reservations carry the job's id, so restart recovery (bot.scheduler) can
+Quota reservations carry the job's id, so restart recovery (bot.adoption) can
 find what a crashed run left reserved (``Quotas.held_by``, ``Quotas.left_open``).
+
+Every job has an owner (``jobs.owner``): the worker (process, ``JobStore.worker``) that
+submitted it, or that ``adopt``ed it once its owner was dead (``bot.leases``). Only the
+owner starts it (``mark_running``).
 """
 
 from __future__ import annotations
@@ -35,123 +39,53 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from bot.domain import Attempt, ImageInput
 from bot.history import sha256
-from bot.meter import Meter, SafeMeter
-from bot.quotas import MICRO, to_micros
-from bot.store import Row, Store
-
-
-class JobState(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-UNFINISHED = (JobState.QUEUED, JobState.RUNNING)
-
-
-@dataclass(frozen=True)
-class Job:
-    id: str
-    state: JobState
-    platform: str
-    workspace: str
-    channel: str
-    thread: str
-    user: str
-    kind: str  # e.g. "imagine", "edit"
-    payload: dict[str, Any]
-    references: tuple[str, ...]  # blob sha256s, in the order given
-    idempotency_key: str | None
-    runs: int  # how many times a worker started it (more than 1: resumed after a crash)
-    attempts: tuple[dict[str, Any], ...]
-    cost_usd: float | None
-    model: str | None
-    result: dict[str, Any] | None
-    error_code: str | None
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-
-    @property
-    def tenant(self) -> str:
-        """The fairness key: ``"platform:workspace"``."""
-        return f"{self.platform}:{self.workspace}"
-
-    @property
-    def finished(self) -> bool:
-        return self.state not in UNFINISHED
-
-    @property
-    def delivering(self) -> dict[str, Any] | None:
-        """What an earlier run was posting when it was cut off (None: it posted nothing)."""
-        found = self.payload.get("delivering")
-        return dict(found) if isinstance(found, dict) else None
-
-
-JOB_MARK = 12  # hex digits of the job id in an image's file name
-
-
-def image_name(job_id: str, version: int | None, extension: str) -> str:
-    """The file name a job's image is posted under, e.g. ``imagine-v2-3f2a9c0e1b4d.png``:
-    the job's id in it lets a resumed run find an earlier post of the same image."""
-    return f"imagine-v{version or 1}-{job_id[:JOB_MARK]}.{extension}"
-
-
-def names_job(filename: str, job_id: str) -> bool:
-    """True if ``filename`` is ``image_name`` of ``job_id`` (any version and extension)."""
-    stem = filename.rsplit(".", 1)[0]
-    return stem.startswith("imagine-v") and stem.endswith(f"-{job_id[:JOB_MARK]}")
-
-
-_COLUMNS = (
-    'id, state, platform, workspace, channel, thread, "user", kind, payload, refs,'
-    " idempotency_key, runs, attempts, cost_musd, model, result, error_code,"
-    " created_at, started_at, finished_at"
+from bot.job_record import (
+    COLUMNS,
+    JOB_MARK,
+    UNFINISHED,
+    Job,
+    JobState,
+    attempts_json,
+    image_name,
+    job_from_row,
+    names_job,
 )
+from bot.meter import Meter, SafeMeter
+from bot.quotas import to_micros
+from bot.store import Store
+
+__all__ = [
+    "ADOPT_BATCH",
+    "JOB_MARK",
+    "UNFINISHED",
+    "Job",
+    "JobState",
+    "JobStore",
+    "image_name",
+    "names_job",
+]
 
 
-def _job(row: Row) -> Job:
-    cost, result = row["cost_musd"], row["result"]
-    return Job(
-        id=row["id"],
-        state=JobState(row["state"]),
-        platform=row["platform"],
-        workspace=row["workspace"],
-        channel=row["channel"],
-        thread=row["thread"],
-        user=row["user"],
-        kind=row["kind"],
-        payload=json.loads(row["payload"]),
-        references=tuple(json.loads(row["refs"])),
-        idempotency_key=row["idempotency_key"],
-        runs=row["runs"],
-        attempts=tuple(json.loads(row["attempts"])),
-        cost_usd=None if cost is None else cost / MICRO,
-        model=row["model"],
-        result=None if result is None else json.loads(result),
-        error_code=row["error_code"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-    )
-
-
-def _attempts(attempts: Iterable[Attempt | Mapping[str, Any]]) -> str:
-    return json.dumps([a.as_json() if isinstance(a, Attempt) else dict(a) for a in attempts])
+ADOPT_BATCH = 100  # jobs one adopt statement takes at most
 
 
 class JobStore:
     def __init__(
-        self, store: Store, *, now: Callable[[], float] = time.time, meter: Meter | None = None
+        self,
+        store: Store,
+        *,
+        now: Callable[[], float] = time.time,
+        meter: Meter | None = None,
+        worker: str | None = None,
     ) -> None:
+        """``worker``: this process's id as the owner of jobs (``bot.leases``; default a
+        fresh one: every JobStore is a process of its own)."""
         self._store = store
+        self.worker = worker or uuid.uuid4().hex
         self._now = now
         self._meter = SafeMeter(meter)  # told of each state change this process makes
 
@@ -173,12 +107,13 @@ class JobStore:
         shas = [sha256(ref.data) for ref in references]
         insert = (
             'INSERT INTO jobs (id, platform, workspace, channel, thread, "user", kind,'
-            " idempotency_key, payload, refs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-            f" ?, ?, ?) ON CONFLICT (platform, idempotency_key) DO NOTHING RETURNING {_COLUMNS}"
+            " idempotency_key, payload, refs, created_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?, ?, ?) ON CONFLICT (platform, idempotency_key) DO NOTHING"
+            f" RETURNING {COLUMNS}"
         )
         values = (
             *(job_id, platform, workspace, channel, thread, user, kind),
-            *(idempotency_key, json.dumps(dict(payload)), json.dumps(shas), now),
+            *(idempotency_key, json.dumps(dict(payload)), json.dumps(shas), now, self.worker),
         )
         if not references:  # one statement: the ack path of most requests waits on it
             row = await self._store.returning(insert, values)
@@ -193,17 +128,17 @@ class JobStore:
                 row = await db.returning(insert, values)
         if row is not None:
             self._meter.job(state=JobState.QUEUED)
-            return _job(row), True
+            return job_from_row(row), True
         first = await self._store.fetchone(  # the event came again: its job stands
-            f"SELECT {_COLUMNS} FROM jobs WHERE platform = ? AND idempotency_key = ?",
+            f"SELECT {COLUMNS} FROM jobs WHERE platform = ? AND idempotency_key = ?",
             (platform, idempotency_key),
         )
         assert first is not None  # jobs are never deleted
-        return _job(first), False
+        return job_from_row(first), False
 
     async def get(self, job_id: str) -> Job | None:
-        row = await self._store.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
-        return None if row is None else _job(row)
+        row = await self._store.fetchone(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        return None if row is None else job_from_row(row)
 
     async def in_thread(self, platform: str, workspace: str, channel: str, thread: str) -> bool:
         """True if some job posts into this thread (a message there is an edit)."""
@@ -229,10 +164,39 @@ class JobStore:
     async def unfinished(self) -> list[Job]:
         """Queued and running jobs, oldest first."""
         rows = await self._store.fetchall(
-            f"SELECT {_COLUMNS} FROM jobs WHERE state IN ('queued', 'running')"
+            f"SELECT {COLUMNS} FROM jobs WHERE state IN ('queued', 'running')"
             " ORDER BY created_at, rowid"
         )
-        return [_job(r) for r in rows]
+        return [job_from_row(r) for r in rows]
+
+    async def adopt(
+        self, *, lease_s: float, gone: Sequence[str] = (), limit: int = ADOPT_BATCH
+    ) -> list[Job]:
+        """Make this worker the owner of up to ``limit`` orphaned unfinished jobs (owner
+        NULL, without a ``workers`` row seen in the last ``lease_s`` by the database's
+        clock, or in ``gone``: see ``bot.leases``), oldest first; returns them. One
+        statement: PostgreSQL locks the rows as it picks them and skips rows another
+        adopter holds (``FOR UPDATE SKIP LOCKED``), so no job is adopted twice; SQLite has
+        one writer at a time. Never this worker's own jobs (the batch loop ends)."""
+        lock = " FOR UPDATE SKIP LOCKED" if self._store.dialect == "postgresql" else ""
+        dead = f" AND w.id NOT IN ({','.join('?' * len(gone))})" if gone else ""
+        rows = await self._store.fetchall(
+            "UPDATE jobs SET owner = ? WHERE id IN (SELECT id FROM jobs"
+            " WHERE state IN ('queued', 'running') AND (owner IS NULL OR (owner <> ?"
+            f" AND owner NOT IN (SELECT w.id FROM workers w"
+            f" WHERE w.seen_at >= {self._store.clock()} - ?{dead})))"
+            f" ORDER BY created_at, rowid LIMIT ?{lock}) RETURNING id",
+            (self.worker, self.worker, float(lease_s), *gone, limit),
+        )
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        taken = await self._store.fetchall(
+            f"SELECT {COLUMNS} FROM jobs WHERE owner = ? AND id IN ({','.join('?' * len(ids))})"
+            " ORDER BY created_at, rowid",
+            (self.worker, *ids),
+        )
+        return [job_from_row(r) for r in taken]
 
     async def load_references(self, job: Job) -> tuple[ImageInput, ...]:
         """The job's reference images, from ``blobs`` (LookupError if one is missing)."""
@@ -256,10 +220,10 @@ class JobStore:
         row = await self._store.returning(
             "UPDATE jobs SET thread = ?, message = ?,"
             f" payload = {self._store.json_set('payload', 'extra')}"
-            f" WHERE id = ? AND state = 'queued' RETURNING {_COLUMNS}",
+            f" WHERE id = ? AND state = 'queued' RETURNING {COLUMNS}",
             (thread, message, json.dumps(dict(extra)), job_id),
         )
-        job = _job(row) if row is not None else await self.get(job_id)
+        job = job_from_row(row) if row is not None else await self.get(job_id)
         assert job is not None  # jobs are never deleted
         return job
 
@@ -276,8 +240,15 @@ class JobStore:
 
     # -- state changes: one conditional UPDATE each; False if the job was not in the old state
     async def mark_running(self, job_id: str) -> bool:
+        """Only for the job's owner: a worker whose job another adopted (its lease had
+        lapsed) does not start it as well."""
         return await self._move(
-            job_id, ("queued",), JobState.RUNNING, "runs = runs + 1, started_at = ?", self._now()
+            job_id,
+            ("queued",),
+            JobState.RUNNING,
+            "runs = runs + 1, started_at = ?",
+            self._now(),
+            owner=self.worker,
         )
 
     async def mark_delivered(
@@ -295,7 +266,7 @@ class JobStore:
             JobState.DELIVERED,
             "attempts = ?, cost_musd = ?, model = ?, result = ?,"
             " error_code = NULL, finished_at = ?",
-            _attempts(attempts),
+            attempts_json(attempts),
             to_micros(cost_usd),
             model,
             json.dumps(dict(result)),
@@ -312,7 +283,7 @@ class JobStore:
             JobState.FAILED,
             "error_code = ?, attempts = ?, finished_at = ?",
             error_code,
-            _attempts(attempts),
+            attempts_json(attempts),
             self._now(),
         )
 
@@ -321,13 +292,19 @@ class JobStore:
         return await self._move(job_id, ("running",), JobState.QUEUED)
 
     async def _move(
-        self, job_id: str, old: Sequence[str], new: JobState, assign: str = "", *values: Any
+        self,
+        job_id: str,
+        old: Sequence[str],
+        new: JobState,
+        assign: str = "",
+        *values: Any,
+        owner: str | None = None,
     ) -> bool:
         marks = ",".join("?" * len(old))
         changed = await self._store.execute(
             f"UPDATE jobs SET state = ?{', ' + assign if assign else ''}"
-            f" WHERE id = ? AND state IN ({marks})",
-            (str(new), *values, job_id, *old),
+            f" WHERE id = ? AND state IN ({marks}){' AND owner = ?' if owner else ''}",
+            (str(new), *values, job_id, *old, *((owner,) if owner else ())),
         )
         if changed > 0:
             self._meter.job(state=new)

@@ -10,16 +10,10 @@ marks the job failed with error code ``"internal"`` and logs. The workers are
 tasks the runner owns: ``aclose`` cancels and awaits them. A job cut off by
 shutdown stays ``running`` in the database, one still waiting stays ``queued``.
 
-``recover`` (at start-up, before or after ``start``) finds what the last process
-left: queued jobs go back in the queue; a running job (the process died under
-it) is resumed or failed, as ``resume`` says, and the user is told either way
-through a ``JobNotifier``. Never charged twice: every open reservation of a
-recovered job is released before it can run again; a job already billed is
-never run again; open reservations of finished jobs are closed (settled at the
-recorded cost for delivered ones, released for failed ones).
-
-One runner per database: ``recover`` takes every unfinished job it does not
-itself hold as abandoned.
+``recover`` (at start-up, before or after ``start``, and then every little while)
+adopts the jobs of dead processes (``bot.adoption``): queued ones go in the queue, an
+interrupted running one is resumed or failed with a notice, never billed twice. Several
+processes may share one database: each runs only the jobs it owns (``bot.leases``).
 """
 
 from __future__ import annotations
@@ -29,45 +23,33 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
+from bot.adoption import (
+    INTERRUPTED,
+    REASON_BILLED,
+    REASON_CRASH_LOOP,
+    REASON_NOT_RESUMED,
+    JobNotifier,
+    Recovery,
+    adopt_orphans,
+)
 from bot.jobs import Job, JobState, JobStore
+from bot.leases import Workers
 from bot.meter import Meter, SafeMeter
 from bot.ports import Clock
 from bot.quotas import Quotas
+
+__all__ = [
+    "INTERNAL", "INTERRUPTED", "REASON_BILLED", "REASON_CRASH_LOOP", "REASON_NOT_RESUMED",
+    "Handler", "JobNotifier", "JobRunner", "Load", "Recovery",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Job], Awaitable[None]]
 
 INTERNAL = "internal"  # error code: the handler raised or did not finish the job
-INTERRUPTED = "interrupted"  # error code: a restart cut the job off and it was not resumed
-REASON_NOT_RESUMED = "not_resumed"  # the resume policy said no
-REASON_CRASH_LOOP = "crash_loop"  # the job was running at max_runs crashes in a row
-REASON_BILLED = "billed"  # the job was billed but not delivered: running it again bills twice
-NOTIFY_TIMEOUT_S = 10.0
-
-
-class JobNotifier(Protocol):
-    """What a platform adapter says in the job's thread after a restart."""
-
-    async def job_resumed(self, job: Job) -> None: ...
-
-    async def job_failed(self, job: Job, *, reason: str) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Recovery:
-    requeued: tuple[str, ...] = ()  # queued jobs put back in the queue
-    resumed: tuple[str, ...] = ()  # interrupted jobs that will run again
-    failed: tuple[str, ...] = ()  # interrupted jobs failed with a notice
-    released: int = 0  # reservations returned unbilled
-    settled: int = 0  # delivered jobs whose bill the crash left open
-
-    @property
-    def empty(self) -> bool:
-        return not (self.requeued or self.resumed or self.failed or self.released or self.settled)
 
 
 class Load(NamedTuple):
@@ -252,7 +234,7 @@ class JobRunner:
     async def _run(self, job: Job) -> None:
         try:
             if not await self._jobs.mark_running(job.id):
-                log.info("job %s is no longer queued; not run", job.id)
+                log.info("job %s is no longer queued here (done, or adopted elsewhere)", job.id)
                 return
             job = await self._jobs.get(job.id) or job
         except Exception:
@@ -281,76 +263,31 @@ class JobRunner:
             return False
 
     # -- restart recovery ------------------------------------------------------
+    def holds(self, job_id: str) -> bool:
+        """True if the job waits or runs here."""
+        return job_id in self._waiting or job_id in self._active
+
     async def recover(
         self,
         *,
         resume: bool | Callable[[Job], bool],
         notifier: JobNotifier,
         max_runs: int = 3,
+        workers: Workers | None = None,
     ) -> Recovery:
-        """Take over the jobs a previous process left unfinished (see the module doc)."""
-        settled = released = 0
-        for reservation in await self._quotas.left_open():
-            done = await self._jobs.get(reservation.job_id or "")
-            if done is None:
-                continue
-            if done.state is JobState.DELIVERED:
-                cost, model = done.cost_usd or 0.0, done.model or ""
-                settled += await self._quotas.settle(reservation, cost_usd=cost, model=model)
-            else:
-                released += await self._quotas.release(reservation)
-        requeued: list[str] = []
-        resumed: list[str] = []
-        failed: list[str] = []
-        mine = self._waiting.keys() | self._active.keys()
-        for job in await self._jobs.unfinished():
-            if job.id in mine:
-                continue
-            for reservation in await self._quotas.held_by(job.id):
-                released += await self._quotas.release(reservation)
-            reason = await self._verdict(job, resume, max_runs)
-            if reason is None and job.state is JobState.QUEUED:
-                self.enqueue(job)
-                requeued.append(job.id)
-            elif reason is None and await self._jobs.requeue(job.id):
-                job = replace(job, state=JobState.QUEUED)
-                self.enqueue(job)
-                resumed.append(job.id)
-                await _tell(notifier.job_resumed(job), job)
-            elif reason is not None:
-                gone = replace(job, state=JobState.FAILED, error_code=INTERRUPTED)
-                await _tell(notifier.job_failed(gone, reason=reason), job)  # at least once
-                await self._jobs.mark_failed(job.id, error_code=INTERRUPTED, attempts=job.attempts)
-                failed.append(job.id)
-        outcome = Recovery(tuple(requeued), tuple(resumed), tuple(failed), released, settled)
-        if not outcome.empty:
-            log.warning("restart recovery: %s", outcome)
-        return outcome
-
-    async def _verdict(
-        self, job: Job, resume: bool | Callable[[Job], bool], max_runs: int
-    ) -> str | None:
-        """None to run the job (again), else why not."""
-        if await self._quotas.billed(job.id):
-            return REASON_BILLED
-        if job.state is JobState.QUEUED:
-            return None
-        if job.runs >= max_runs:
-            return REASON_CRASH_LOOP
-        if not (resume(job) if callable(resume) else resume):
-            return REASON_NOT_RESUMED
-        return None
+        """Adopt the jobs dead workers left unfinished and queue them here (see
+        ``bot.adoption``; ``workers``: this process's lease, None: no other is alive)."""
+        return await adopt_orphans(
+            self._jobs,
+            self._quotas,
+            self,
+            resume=resume,
+            notifier=notifier,
+            max_runs=max_runs,
+            workers=workers,
+        )
 
 
 def _thread(job: Job) -> tuple[str, str, str, str] | None:
     """The conversation a job continues (None: it starts none)."""
     return (job.platform, job.workspace, job.channel, job.thread) if job.thread else None
-
-
-async def _tell(notice: Awaitable[None], job: Job) -> None:
-    """A notifier call under a time limit; its failure is logged, recovery goes on."""
-    try:
-        async with asyncio.timeout(NOTIFY_TIMEOUT_S):
-            await notice
-    except Exception:
-        log.exception("job %s: the restart notice could not be sent", job.id)

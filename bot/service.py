@@ -15,7 +15,9 @@ Bad input is refused before anything is written or reserved. Money is settled
 only after the person has the image: a job that was not delivered is not billed.
 A job cut off by shutdown stays ``running`` with its reservation open; at the
 next start ``recover`` releases the reservation and runs it again (or fails it
-with a notice) — never lost, never billed twice.
+with a notice) — never lost, never billed twice. Several processes may share the
+database: each is a worker with a lease (``bot.leases``) and runs the jobs it owns;
+every ``lease_s / 2`` each adopts what dead workers left (``bot.adoption``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from bot.intake import (
 )
 from bot.job_work import JobWorker, Notifier
 from bot.jobs import Job, JobStore
+from bot.leases import LEASE_S, Workers
 from bot.making import Maker
 from bot.messages import user_error
 from bot.meter import Meter
@@ -50,6 +53,7 @@ from bot.quotas import Quotas
 from bot.router import Router
 from bot.scheduler import JobRunner, Load, Recovery
 from bot.sessions import SessionStore
+from bot.tasks import Every
 from bot.validate import build_request, check_references
 
 __all__ = ["ImagineCommand", "ImagineService", "Reply", "Requester", "Ticket"]
@@ -79,10 +83,12 @@ class ImagineService:
         per_workspace: int = 0,
         clock: Callable[[], float] = time.time,
         meter: Meter | None = None,
+        lease_s: float = LEASE_S,
     ) -> None:
         """``images`` decodes each reference before anything is reserved; ``meter``: told
         of job state changes (by the job store made here) and queue waits; the router and
-        the ledger are given their own."""
+        the ledger are given their own. ``lease_s``: how long this process's jobs stay
+        its own after its heartbeat stops (``IMAGINE_LEASE_S``)."""
         self.router, self.quotas, self.sessions, self.guilds = router, quotas, sessions, guilds
         self.images = images
         self.maker = Maker(router, sessions)
@@ -106,6 +112,9 @@ class ImagineService:
             per_tenant=per_workspace,
             meter=meter,
         )
+        self.workers = Workers(sessions.store, worker=self.jobs.worker, lease_s=lease_s)
+        self._resume = True  # the policy ``start`` was given, for the periodic passes
+        self._adopting = Every(lease_s / 2, self._adopt, name="adopt-orphans")
         self._recovered = asyncio.Event()
         self._recovered.set()  # cleared while ``recover`` runs
 
@@ -248,10 +257,18 @@ class ImagineService:
 
     # -- lifecycle -------------------------------------------------------------
     async def start(self, *, resume: bool = True, recover: bool = True) -> Recovery:
-        """Take over what the last process left (not with ``recover=False``: the CLI, which
-        may share the database with a running bot, runs only its own), then start the workers."""
-        recovery = await self.recover(resume=resume) if recover else Recovery()
+        """Register this process (its lease), take over what dead processes left, start
+        the workers, and go on adopting dead processes' jobs every ``lease_s / 2``. Not
+        with ``recover=False`` (the CLI, which may share the database with a running
+        bot): it registers and runs only its own jobs."""
+        await self.workers.start()
+        if not recover:
+            await self.runner.start()
+            return Recovery()
+        recovery = await self.recover(resume=resume)
         await self.runner.start()
+        self._resume = resume
+        self._adopting.start()
         return recovery
 
     async def join(self) -> None:
@@ -263,18 +280,31 @@ class ImagineService:
         platforms that are up here) or fail with a notice in their thread."""
         self._recovered.clear()
         try:
-            return await self.runner.recover(
-                resume=lambda job: resume and job.platform in self.sinks,
-                notifier=Notifier(self.sinks),
-            )
+            await self.workers.start()
+            return await self._take_over(resume)
         finally:
             self._recovered.set()
 
+    async def _take_over(self, resume: bool) -> Recovery:
+        return await self.runner.recover(
+            resume=lambda job: resume and job.platform in self.sinks,
+            notifier=Notifier(self.sinks),
+            workers=self.workers,
+        )
+
+    async def _adopt(self) -> None:
+        """The periodic pass: another process may have died since the last one."""
+        if not self.runner.closed:
+            await self._take_over(self._resume)
+
     async def aclose(self, *, grace_s: float = 0.0) -> None:
         """Stop the workers (see ``JobRunner.aclose``), then let deliveries already
-        under way finish recording (up to their own time limit)."""
+        under way finish recording (up to their own time limit); then end this process's
+        lease, so another adopts what it leaves at once."""
+        await self._adopting.aclose()
         await self.runner.aclose(grace_s=grace_s)
         await self.worker.aclose()
+        await self.workers.aclose()
 
 
 async def _quietly(step: Awaitable[None]) -> None:

@@ -110,6 +110,13 @@ class Store:
         async with self._backend.transaction():
             yield self
 
+    def clock(self) -> str:
+        """SQL for the database's time now, in seconds since the epoch: processes on
+        several machines compare heartbeats by one clock (``bot.leases``)."""
+        if self.dialect == "postgresql":
+            return "CAST(extract(epoch FROM clock_timestamp()) AS DOUBLE PRECISION)"
+        return "((julianday('now') - 2440587.5) * 86400.0)"
+
     def json_set(self, column: str, key: str) -> str:
         """SQL for ``column`` (JSON text) with top-level ``key`` set to the JSON text
         given as the next ``?`` parameter."""

@@ -188,7 +188,7 @@ async def test_recovery_requeues_queued_jobs_and_resumes_running_ones(
         await delivering(jobs, seen)(job)
         await quotas.settle(r, cost_usd=PRO, model="m")
 
-    runner = JobRunner(jobs, quotas, handler=handler, concurrency=1)
+    runner = JobRunner(JobStore(store), quotas, handler=handler, concurrency=1)
     notices = Notices()
     report = await runner.recover(resume=True, notifier=notices)
     assert report.requeued == (queued[0].id, queued[1].id)
@@ -215,7 +215,7 @@ async def test_recovery_can_fail_interrupted_jobs_with_a_notice(
     store: Store, jobs: JobStore, quotas: Quotas
 ) -> None:
     old, young = await crashed_run(jobs, quotas, "A"), await crashed_run(jobs, quotas, "B")
-    runner = JobRunner(jobs, quotas, handler=delivering(jobs, []), concurrency=1)
+    runner = JobRunner(JobStore(store), quotas, handler=delivering(jobs, []), concurrency=1)
     notices = Notices()
     report = await runner.recover(resume=lambda job: job.id == young.id, notifier=notices)
     assert report.failed == (old.id,) and report.resumed == (young.id,)
@@ -229,12 +229,16 @@ async def test_recovery_can_fail_interrupted_jobs_with_a_notice(
     await runner.aclose()
 
 
-async def test_a_job_that_keeps_crashing_is_given_up(jobs: JobStore, quotas: Quotas) -> None:
+async def test_a_job_that_keeps_crashing_is_given_up(
+    store: Store, jobs: JobStore, quotas: Quotas
+) -> None:
     job = await submit(jobs, "A")
     notices = Notices()
+    process = jobs
     for run in range(1, 4):
-        assert await jobs.mark_running(job.id)  # a worker starts it; the process dies
-        runner = JobRunner(jobs, quotas, handler=delivering(jobs, []))
+        assert await process.mark_running(job.id)  # a worker starts it; the process dies
+        process = JobStore(store)  # the next process
+        runner = JobRunner(process, quotas, handler=delivering(jobs, []))
         report = await runner.recover(resume=True, notifier=notices, max_runs=3)
         await runner.aclose()
         assert report.resumed == ((job.id,) if run < 3 else ())
@@ -256,7 +260,7 @@ async def test_recovery_never_bills_a_job_twice(
     failed = await crashed_run(jobs, quotas, "C")
     await jobs.mark_failed(failed.id, error_code="all_models_failed", attempts=())
 
-    runner = JobRunner(jobs, quotas, handler=delivering(jobs, []))
+    runner = JobRunner(JobStore(store), quotas, handler=delivering(jobs, []))
     notices = Notices()
     report = await runner.recover(resume=True, notifier=notices)
     assert report.resumed == () and report.failed == (billed.id,)
@@ -273,7 +277,9 @@ async def test_recovery_never_bills_a_job_twice(
     await runner.aclose()
 
 
-async def test_a_notifier_that_fails_does_not_stop_recovery(jobs: JobStore, quotas: Quotas) -> None:
+async def test_a_notifier_that_fails_does_not_stop_recovery(
+    store: Store, jobs: JobStore, quotas: Quotas
+) -> None:
     first, second = await crashed_run(jobs, quotas, "A"), await crashed_run(jobs, quotas, "B")
 
     class Down:
@@ -283,7 +289,7 @@ async def test_a_notifier_that_fails_does_not_stop_recovery(jobs: JobStore, quot
         async def job_failed(self, job: Job, *, reason: str) -> None:
             raise ConnectionError("discord is down")
 
-    runner = JobRunner(jobs, quotas, handler=delivering(jobs, []))
+    runner = JobRunner(JobStore(store), quotas, handler=delivering(jobs, []))
     report = await runner.recover(resume=lambda job: job.id == first.id, notifier=Down())
     assert (report.resumed, report.failed) == ((first.id,), (second.id,))
     assert await state(jobs, second) is JobState.FAILED

@@ -11,7 +11,7 @@ import pytest
 from adapters.imaging import PillowInspector
 from bot.errors import InputError, ProviderOverloaded, QuotaExceeded
 from bot.intake import Placed
-from bot.jobs import Job, JobState, JobStore
+from bot.jobs import Job, JobState
 from bot.messages import UserError
 from bot.progress import Progress, Stage
 from bot.quotas import Quotas
@@ -216,7 +216,7 @@ async def test_one_workspace_runs_at_most_its_cap(tmp_path: Path) -> None:
 async def test_a_job_cut_off_by_a_restart_is_resumed_and_billed_once(tmp_path: Path) -> None:
     w = await _world(tmp_path)
     job_id = await _submit(w)
-    assert await JobStore(w.store).mark_running(job_id)  # the process "died" mid-run
+    assert await w.service.jobs.mark_running(job_id)  # its worker starts it; the process "dies"
     await w.quotas.aclose()
     second = await _world(tmp_path)  # a new process on the same database
     try:

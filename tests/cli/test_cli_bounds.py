@@ -23,6 +23,7 @@ TOO_BIG = [
     ("IMAGINE_MAX_HISTORY_MB", "inf", "finite number"),
     ("IMAGINE_DEADLINE_S", "1e300", "less than or equal to 3600"),
     ("IMAGINE_SHUTDOWN_GRACE_S", "1e300", "less than or equal to 86400"),
+    ("IMAGINE_LEASE_S", "0.1", "greater than or equal to 1"),
 ]
 
 

@@ -102,8 +102,8 @@ async def main(mode: str, db_url: str, base_url: str, policy: str = "resume") ->
         bot = Bot(store, base_url)
         try:
             await bot.submit()
-            if mode == "run":
-                await bot.service.runner.start()
+            if mode == "run":  # registered (a lease whose pid dies with it), no recovery
+                await bot.service.start(recover=False)
                 await asyncio.Event().wait()  # until killed
             report = await bot.service.recover(resume=policy == "resume")
             say(
