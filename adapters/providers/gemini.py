@@ -10,10 +10,11 @@ byte-identical to what ``client.aio.chats`` would send, thought signatures
 included.
 
 Every image is decoded (``ImageInspector``) before it is returned: an oversize,
-truncated or undecodable one is an ``EmptyResult``. google-genai reads the whole answer
-itself; an aiohttp middleware (passed per request through ``async_client_args``) stops
-one whose ``Content-Length`` is over ``answer_cap`` before its body is read. An answer
-sent chunked (no length) is read whole by the SDK and refused after.
+truncated or undecodable one is an ``EmptyResult``. google-genai would read any answer
+whole; an aiohttp middleware (``_capped``, passed per request through
+``async_client_args``) reads no more than ``answer_cap`` of it: one whose
+``Content-Length`` is over is closed unread, one sent chunked (no length) is cut off
+once past the cap. Both are an ``EmptyResult``.
 """
 
 from __future__ import annotations
@@ -25,19 +26,18 @@ from typing import Any
 
 import aiohttp
 import pydantic
-from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
 from adapters.imaging import PillowInspector
+from adapters.providers._capped import capped_client_args
 from adapters.providers._common import (
     answer_cap,
     checked,
     parse_duration,
     retry_in_message,
     safe_text,
-    too_large,
 )
 from bot.catalog import ModelSpec
 from bot.domain import GenerationRequest, OfferedModel, ProviderImage
@@ -112,7 +112,7 @@ class GeminiProvider:
         # Vertex without a key signs requests through google-auth's session, which takes
         # no aiohttp middlewares: there only the decoded image is checked.
         capped = api_key or not vertex
-        client_args = {"middlewares": (cap_answers(answer_cap(self._images.limits)),)}
+        client_args = capped_client_args(answer_cap(self._images.limits))
         options = types.HttpOptions(
             base_url=base_url,
             api_version=api_version or (None if vertex else DEFAULT_API_VERSION),
@@ -171,26 +171,11 @@ class GeminiProvider:
         await self._client.aio.aclose()
 
 
-def cap_answers(cap: int) -> Any:
-    """An aiohttp client middleware: a 200 answer whose ``Content-Length`` is over
-    ``cap`` is closed unread and becomes EmptyResult (mapped in ``map_error``)."""
-
-    async def middleware(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
-        response = await handler(request)
-        length = response.content_length
-        if response.status == 200 and length is not None and length > cap:
-            response.close()
-            raise too_large("", length, cap)
-        return response
-
-    return middleware
-
-
 def map_error(exc: Exception, model: str, secrets: Sequence[str] = ()) -> ProviderError:
     """Anything google-genai raised (bar TimeoutError) → our tree."""
     if isinstance(exc, genai_errors.APIError):
         return map_api_error(exc, model, secrets)
-    if isinstance(exc, EmptyResult):  # ``cap_answers``: raised before the model was known
+    if isinstance(exc, EmptyResult):  # ``_capped``: raised before the model was known
         return EmptyResult(f"{model}{exc}", model=model, status=exc.status)
     name, detail = type(exc).__name__, safe_text(exc, secrets)
     if isinstance(exc, _HTTP_TIMEOUTS):

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from aiohttp import web
 
 KINDS = frozenset(
     {
@@ -31,6 +33,8 @@ KINDS = frozenset(
         "truncated_image",  # 200, a PNG cut off halfway (its header intact)
         "bomb_image",  # 200, a 109 KB PNG that decodes to 30000 x 30000 pixels
         "oversize_image",  # 200, a real ~3 MB PNG (1024 x 1024 noise, uncompressed)
+        "oversize_chunked",  # the same answer sent chunked: no Content-Length to refuse it by
+        "chunked",  # the usual answer, sent chunked (Transfer-Encoding: chunked, no length)
         "html",  # 200 text/html: a proxy's or login wall's page instead of the API's JSON
         "unauthorized",  # 401
         "forbidden",  # 403
@@ -53,8 +57,13 @@ MODEL_ANSWERS = frozenset(
         "truncated_image",
         "bomb_image",
         "oversize_image",
+        "oversize_chunked",
+        "chunked",
     }
 )
+# Kinds whose answer is sent chunked, in pieces of this many bytes (as a relay may send it).
+CHUNKED = frozenset({"chunked", "oversize_chunked"})
+CHUNK_BYTES = 64 * 1024
 HTML_PAGE = (
     "<!DOCTYPE html>\n<html><head><title>Sign in</title></head>"
     "<body><h1>Please sign in to continue</h1></body></html>\n"
@@ -193,3 +202,17 @@ def proto_duration(seconds: float) -> str:
     if seconds == math.floor(seconds):
         return f"{int(seconds)}s"
     return f"{seconds:.3f}s"
+
+
+def chunked(response: web.Response) -> web.Response:
+    """``response`` sent with ``Transfer-Encoding: chunked`` and no ``Content-Length``,
+    its body in ``CHUNK_BYTES`` pieces (the rest is not sent once the client hangs up)."""
+    body = response.body
+    assert isinstance(body, bytes)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for at in range(0, len(body), CHUNK_BYTES):
+            yield body[at : at + CHUNK_BYTES]
+
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return web.Response(status=response.status, body=pieces(), headers=headers)

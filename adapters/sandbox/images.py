@@ -144,7 +144,7 @@ async def image_for(
     """The image a model answers with under fault ``kind`` (a faulty one, or the usual)."""
     if kind == "bomb_image":
         return await asyncio.to_thread(bomb_png)
-    if kind == "oversize_image":
+    if kind in ("oversize_image", "oversize_chunked"):
         return await asyncio.to_thread(noise_png)
     image = await render_async(prompt, model, counter, width, height, fmt)
     return truncated(image) if kind == "truncated_image" else image

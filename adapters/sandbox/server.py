@@ -31,7 +31,7 @@ from multidict import CIMultiDict
 
 from adapters.sandbox import gemini, openai_images
 from adapters.sandbox.control import add_control_routes
-from adapters.sandbox.faults import Behaviour, Fault, fault_delay
+from adapters.sandbox.faults import CHUNKED, Behaviour, Fault, chunked, fault_delay
 from adapters.sandbox.listing import ModelLists
 from adapters.sandbox.models import Offer, Registry
 from adapters.sandbox.records import Call, Parsed
@@ -271,7 +271,10 @@ class Sandbox:
                 return self._drop(request)
             if kind in ("hang", "disconnect"):
                 return self._drop(request)
-            return self._answer(call, call.outcome, await api.respond(self, parsed, fault))
+            response = await api.respond(self, parsed, fault)
+            return self._answer(
+                call, call.outcome, chunked(response) if kind in CHUNKED else response
+            )
         finally:
             call.finished = self.clock()
 

@@ -61,6 +61,22 @@ async def test_bad_requests_get_google_shaped_400s(sandbox: Sandbox) -> None:
                 assert (await resp.json())["error"]["status"] == "INVALID_ARGUMENT"
 
 
+@pytest.mark.parametrize("kind", ["chunked", "oversize_chunked"])
+async def test_chunked_kinds_answer_chunked_with_no_length(sandbox: Sandbox, kind: str) -> None:
+    sandbox.offer("m", "gemini")
+    sandbox.script("m", [Fault(kind)])
+    address = f"{sandbox.gemini_base_url}/v1beta/models/m:generateContent"
+    async with (
+        aiohttp.ClientSession(headers=HEADERS) as session,
+        session.post(address, json={"contents": [{"parts": [{"text": "x"}]}]}) as resp,
+    ):
+        assert resp.status == 200 and resp.content_length is None
+        assert resp.headers["Transfer-Encoding"] == "chunked"
+        answer = await resp.json()
+    data = answer["candidates"][0]["content"]["parts"][-1]["inlineData"]["data"]
+    assert image_size(base64.b64decode(data)) == ((1024, 1024) if kind != "chunked" else (64, 64))
+
+
 async def test_openai_edit_without_mime_type_is_refused_like_openai(sandbox: Sandbox) -> None:
     form = aiohttp.FormData()
     form.add_field("prompt", "x")

@@ -1,7 +1,7 @@
 """Images are decoded, not sniffed: bad references are refused before anything is
-reserved; a model's bad image is no image (the next model, not billed); a relay's HTML
-page fails over at once; control characters never reach the model. The real SDKs, the
-sandbox on 127.0.0.1, real SQLite."""
+reserved; a model's bad image is no image (the next model, not billed), and so is an
+oversize answer, chunked or not; a relay's HTML page fails over at once; control
+characters never reach the model. The real SDKs, the sandbox on 127.0.0.1, real SQLite."""
 
 from __future__ import annotations
 
@@ -133,7 +133,9 @@ async def test_a_good_reference_goes_to_the_model(world: World) -> None:
     assert world.sb.calls[-1].images == [(png(), "image/png")]
 
 
-@pytest.mark.parametrize("kind", ["truncated_image", "bomb_image", "oversize_image"])
+@pytest.mark.parametrize(
+    "kind", ["truncated_image", "bomb_image", "oversize_image", "oversize_chunked"]
+)
 async def test_a_bad_image_from_a_model_fails_over_and_is_not_billed(
     world: World, kind: str
 ) -> None:
@@ -146,6 +148,13 @@ async def test_a_bad_image_from_a_model_fails_over_and_is_not_billed(
     usage = await world.quotas.usage(WHO.ledger_key)
     assert set(usage.by_model) == {FLASH}  # the bad image cost the person nothing
     assert usage.spent_usd == pytest.approx(_price(world, FLASH))
+
+
+async def test_an_answer_sent_chunked_within_the_cap_is_an_image(world: World) -> None:
+    world.sb.script(PRO, [Fault("chunked")])
+    reply = await imagine(world.service, ImagineCommand(WHO, "a lighthouse"))
+    assert reply.model == PRO and [a.outcome for a in reply.attempts] == [Outcome.OK]
+    assert world.sb.calls_for(PRO)[0].outcome == "chunked"
 
 
 async def test_a_relay_answering_an_html_page_fails_over_at_once(world: World) -> None:
@@ -168,8 +177,9 @@ async def test_control_characters_never_reach_the_model_or_the_channel(world: Wo
     assert [c.prompt for c in world.sb.calls] == [clean]  # what the model was sent
 
 
-async def test_an_oversize_image_from_an_openai_model_is_no_image(world: World) -> None:
-    world.sb.script(GPT, [Fault("oversize_image")])
+@pytest.mark.parametrize("kind", ["oversize_image", "oversize_chunked"])
+async def test_an_oversize_image_from_an_openai_model_is_no_image(world: World, kind: str) -> None:
+    world.sb.script(GPT, [Fault(kind)])
     cmd = replace(ImagineCommand(WHO, "a lighthouse"), chain=(GPT, FLASH))
     reply = await imagine(world.service, cmd)
     assert reply.model == FLASH and reply.attempts[0].outcome is Outcome.EMPTY_RESULT
