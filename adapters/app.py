@@ -106,7 +106,10 @@ async def _open_core(
     stack.push_async_callback(quotas.aclose)
     images = PillowInspector(settings.image_limits)  # references and models' images alike
     pacer = shared.pacer if shared else None  # each channel's rpm, for every process
-    router, warnings = build_router(settings, meter=meter, images=images, pacer=pacer)
+    claims = shared.claims if shared else None  # announcements, and who probes a sick model
+    router, warnings = build_router(
+        settings, meter=meter, images=images, pacer=pacer, probes=claims
+    )
     stack.push_async_callback(router.aclose)
     if shared is not None:
         await stack.enter_async_context(SharedHealth(router.board, shared.bus))
@@ -124,7 +127,6 @@ async def _open_core(
         usable_model=lambda m: m in {r.model.id for r in router.routes},
         resolve=router.resolve,
     )
-    claims = shared.claims if shared else None
     return _Core(store, quotas, router, sessions, guilds, warnings, images, meter, claims)
 
 

@@ -154,6 +154,10 @@ class CircuitBreaker:
             return self._probe
         return None
 
+    def probing(self, ticket: int) -> bool:
+        """True if ``ticket`` is the half-open probe's."""
+        return bool(ticket) and ticket == self._probe
+
     def release(self, ticket: int = 0) -> None:
         """The admitted call ended with no verdict (cancelled, cut by the deadline)."""
         call = self._tickets.pop(ticket, None)

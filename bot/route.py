@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.catalog import ModelSpec
 from bot.health import HealthBoard
-from bot.ports import Clock, ImageProvider, Pacer
+from bot.ports import Claims, Clock, ImageProvider, Pacer
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,8 @@ class WalkKit:
     """What a walk needs, and all it gets: the policy, the health board it reads and
     feeds, time and chance, every route (a failure speaks for its channel's other
     routes), the name of a model's successor, a keeper for probes that lost their
-    race, and the pacer that says whether a paced route has a call left this minute."""
+    race, the pacer that says whether a paced route has a call left this minute, and
+    the claims that let one process of several probe a sick route (None: alone)."""
 
     policy: RouterPolicy
     board: HealthBoard
@@ -65,3 +66,4 @@ class WalkKit:
     successor: Callable[[str], str | None]  # the model its vendor names as a successor
     keep_probe: KeepProbe
     pacer: Pacer
+    probes: Claims | None = None

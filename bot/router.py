@@ -46,7 +46,7 @@ from bot.health import HealthBoard
 from bot.messages import PACED, SKIPPED_PACED, capability_needed
 from bot.meter import Meter, SafeMeter
 from bot.pacing import LocalPacer
-from bot.ports import AttemptStarted, Clock, Pacer
+from bot.ports import AttemptStarted, Claims, Clock, Pacer
 from bot.route import Route, RouterPolicy, WalkKit
 from bot.walk import Walk
 
@@ -77,8 +77,12 @@ class Router:
         successor: Callable[[str], str | None] | None = None,
         meter: Meter | None = None,
         pacer: Pacer | None = None,
+        probes: Claims | None = None,
     ) -> None:
+        """``probes``: shared by the processes of one bot (Redis), so that one of them
+        probes a sick route each interval, not each process; None: this process alone."""
         self.routes = list(routes)
+        self.probes = probes
         self.pacer = pacer or LocalPacer(clock)  # paced routes only (Route.rpm > 0)
         self.meter = SafeMeter(meter)  # each walk's attempts, fallbacks, spend
         self.resolve = resolve or (lambda model_id: model_id)  # shut-down id → successor
@@ -185,6 +189,7 @@ class Router:
             successor=self.successor,
             keep_probe=self.keep_probe,
             pacer=self.pacer,
+            probes=self.probes,
         )
 
     def keep_probe(self, label: str, task: asyncio.Task[Any]) -> bool:

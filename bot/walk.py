@@ -31,6 +31,7 @@ from bot.ports import AttemptStarted
 from bot.route import Route, WalkKit
 
 log = logging.getLogger("bot.router")
+MIN_PROBE_CLAIM_S = 1.0  # a probe claimed across processes is theirs for at least this
 
 
 class Walk:
@@ -137,11 +138,16 @@ class Walk:
             elif state is not HealthState.DELAYED or rh.claim_probe():
                 admitted = rh.admit()  # closed: a ticket; half-open: the single probe's
             if admitted is not None:
-                if await self._has_pace(route):
+                if not await self._has_pace(route):
+                    rh.release(admitted)
+                    paced.append(route)
+                    continue
+                if await self._probe_is_ours(route, admitted):
                     chosen, probe, ticket = route, state is not HealthState.NORMAL, admitted
                     break
                 rh.release(admitted)
-                paced.append(route)
+                rh.defer_probe()  # another process probes it this interval, and says how it went
+                skipped.append(route)
                 continue
             (delayed if state is HealthState.DELAYED else skipped).append(route)
         if chosen is None:
@@ -168,6 +174,15 @@ class Walk:
                 Attempt(route.model.id, route.provider.channel, Outcome.SKIPPED, detail=reason)
             )
         return chosen, probe, ticket
+
+    async def _probe_is_ours(self, route: Route, ticket: int) -> bool:
+        """False if another process of this bot probes the sick ``route`` this interval
+        (claimed in Redis, for the breaker's open period); True otherwise, or alone."""
+        breaker = self.kit.board[route.label].breaker
+        if self.kit.probes is None or not breaker.probing(ticket):
+            return True
+        ttl = max(breaker.open_period(), MIN_PROBE_CLAIM_S)
+        return await self.kit.probes.claim(f"probe:{route.label}", ttl_s=ttl)
 
     def _last_resorts(self, skipped: list[Route]) -> list[Route]:
         """Open breakers that may be overridden, the soonest to reopen first."""

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.health import HealthBoard
 from bot.meter import Meter
 from bot.pacing import LocalPacer
-from bot.ports import Clock, ImageInspector, ImageProvider, Pacer
+from bot.ports import Claims, Clock, ImageInspector, ImageProvider, Pacer
 from bot.router import Route, Router, RouterPolicy
 
 
@@ -28,11 +28,13 @@ def build_router(
     meter: Meter | None = None,
     images: ImageInspector | None = None,
     pacer: Pacer | None = None,
+    probes: Claims | None = None,
 ) -> tuple[Router, list[str]]:
     """The router for ``settings`` and the start-up warnings an admin should read;
     ``meter`` is told of its attempts, fallbacks and spend (``bot.meter``); ``images``
     checks every image a model returns (default: Pillow within ``settings``' limits);
-    ``pacer`` keeps each channel's ``rpm`` (default: this process's own count)."""
+    ``pacer`` keeps each channel's ``rpm`` (default: this process's own count);
+    ``probes`` lets one process of several probe a sick route (default: alone)."""
     today = today or date.today()
     images = images or PillowInspector(settings.image_limits)
     catalog = settings.catalog
@@ -81,5 +83,6 @@ def build_router(
         successor=aliases.successor,
         meter=meter,
         pacer=pacer or LocalPacer(clock),
+        probes=probes,
     )
     return router, warnings

@@ -12,7 +12,7 @@ from bot.catalog import ModelSpec, load_catalog
 from bot.domain import GenerationRequest, ProviderImage
 from bot.health import HealthBoard, HealthPolicy
 from bot.meter import Meter
-from bot.ports import ImageProvider, Pacer
+from bot.ports import Claims, ImageProvider, Pacer
 from bot.router import Route, Router, RouterPolicy
 
 PNG = b"\x89PNG\r\n\x1a\nfake"
@@ -84,6 +84,7 @@ def make_router(
     meter: Meter | None = None,
     rpm: dict[str, int] | None = None,
     pacer: Pacer | None = None,
+    probes: Claims | None = None,
 ) -> Router:
     """A router over ``chain`` on one provider; ``rpm``: model id → its pace."""
     import random
@@ -111,6 +112,7 @@ def make_router(
         successor=aliases.successor,
         meter=meter,
         pacer=pacer,
+        probes=probes,
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from adapters.shared import RedisHealthBus, RedisLink
+from adapters.shared.claims import RedisClaims
 from bot.breaker import BreakerPolicy, BreakerState
 from bot.domain import GenerationRequest
 from bot.errors import ProviderOverloaded
@@ -43,11 +44,18 @@ async def stack() -> AsyncIterator[AsyncExitStack]:
 
 
 async def spawn(
-    stack: AsyncExitStack, url: str, prefix: str, *, open_s: float = 60.0, retry_s: float = 1.0
+    stack: AsyncExitStack,
+    url: str,
+    prefix: str,
+    *,
+    open_s: float = 60.0,
+    retry_s: float = 1.0,
+    claims: bool = True,
 ) -> Proc:
     provider = ScriptedProvider()
-    router = make_router(provider, breaker=BreakerPolicy(open_s=open_s))
     link = RedisLink(url, prefix=prefix, timeout_s=0.5)
+    probes = RedisClaims(link) if claims else None
+    router = make_router(provider, breaker=BreakerPolicy(open_s=open_s), probes=probes)
     stack.push_async_callback(link.aclose)
     shared = SharedHealth(router.board, RedisHealthBus(link, retry_s=retry_s))
     await stack.enter_async_context(shared)
@@ -126,6 +134,27 @@ async def test_a_recovery_on_one_process_closes_the_breaker_on_the_others(
     assert (await b.router.generate(REQ)).model == PRO
 
 
+@pytest.mark.parametrize("claims", [True, False])
+async def test_one_process_probes_a_down_model_each_interval_not_every_process(
+    stack: AsyncExitStack, redis_url: str, prefix: str, claims: bool
+) -> None:
+    """Three processes share a trip, so their open periods end together; with the
+    probe claimed in Redis one of them probes, the others wait another interval."""
+    procs = [await spawn(stack, redis_url, prefix, open_s=0.3, claims=claims) for _ in range(3)]
+    await listening(procs[0], 3)
+    for p in procs:
+        p.provider.then[PRO] = ProviderOverloaded(model=PRO)
+    await force_down(procs[0])
+    for p in procs[1:]:
+        await until(lambda p=p: p.state() is HealthState.DOWN, within_s=1.0)
+    before = sum(p.provider.count(PRO) for p in procs)
+    await asyncio.sleep(0.35)  # every breaker is half-open: each would probe
+    results = await asyncio.gather(*(p.router.generate(REQ) for p in procs))
+    assert all(r.model == FLASH for r in results)  # the primary is still down
+    probes = sum(p.provider.count(PRO) for p in procs) - before
+    assert probes == (1 if claims else 3)
+
+
 async def test_a_process_that_starts_during_an_outage_knows_at_once(
     stack: AsyncExitStack, redis_url: str, prefix: str
 ) -> None:
@@ -150,7 +179,9 @@ async def test_with_redis_down_images_are_still_made_and_one_warning_is_logged(
     await asyncio.sleep(0.3)  # the listener has retried several times meanwhile
     for _ in range(3):
         assert (await alone.router.generate(REQ)).model == FLASH
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    warnings = [
+        r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("adapters")
+    ]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert f"127.0.0.1:{closed_port}/0 is unavailable" in warnings[0].getMessage()
 
@@ -174,7 +205,7 @@ async def test_sharing_resumes_when_redis_comes_back(
         await listening(a, 2)
         await force_down(a)
         await until(lambda: b.state() is HealthState.DOWN, within_s=1.0)
-        said = [(r.levelname, r.getMessage()) for r in caplog.records]
+        said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("adap")]
     finally:
         server.terminate()
         await server.wait()
