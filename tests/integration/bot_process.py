@@ -48,6 +48,12 @@ class BotProcess:
         self.child.kill()
         await self._ended(signal.SIGKILL)
 
+    async def end(self) -> None:
+        """Make sure it is gone (after a failed test: no bot outlives its test)."""
+        if self.child.returncode is None:
+            self.child.kill()
+            await self.child.wait()
+
     async def stop(self) -> None:
         self.child.send_signal(signal.SIGTERM)
         await self._ended(0)
