@@ -13,6 +13,11 @@ statement, and for each one releases every reservation it holds and decides:
   ``job_resumed`` notice, or failed with ``job_failed`` (the resume policy says no,
   it crashed ``max_runs`` times, or it was already billed: running it again bills twice).
 
+A process adopts the jobs of the platforms it serves (its sinks) first; another
+platform's orphans (a Discord-only process, a Slack process's jobs) only when no worker
+serving that platform has been seen for ``FOREIGN_LEASES`` leases (``bot.leases``) —
+then it fails them (releasing what they hold) rather than leave them unfinished.
+
 Only the adopter handles a job, so two live processes never both run or announce one.
 The notices are said at least once (a crash between the notice and the state change
 says it again at the next recovery).
@@ -22,12 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.jobs import ADOPT_BATCH, Job, JobState, JobStore
-from bot.leases import LEASE_S, Workers
+from bot.leases import FOREIGN_LEASES, LEASE_S, Workers
 from bot.quotas import Quotas
 
 log = logging.getLogger(__name__)
@@ -77,9 +82,11 @@ async def adopt_orphans(
     notifier: JobNotifier,
     max_runs: int = 3,
     workers: Workers | None = None,
+    platforms: Sequence[str] | None = None,
 ) -> Recovery:
     """Take over the jobs dead workers left (see the module doc); ``workers`` is this
-    process's lease (None: no other worker is alive, e.g. a single-process test)."""
+    process's lease (None: no other worker is alive, e.g. a single-process test);
+    ``platforms``: those this process serves (None: it takes any platform's at once)."""
     lease_s = workers.lease_s if workers is not None else LEASE_S
     gone = await workers.gone() if workers is not None else []
     live = await workers.live() if workers is not None else set()
@@ -96,29 +103,37 @@ async def adopt_orphans(
     requeued: list[str] = []
     resumed: list[str] = []
     failed: list[str] = []
-    while True:
-        batch = await jobs.adopt(lease_s=lease_s, gone=gone)
-        for job in batch:
-            if queue.holds(job.id):
-                continue
-            for reservation in await quotas.held_by(job.id):
-                released += await quotas.release(reservation)
-            reason = await _verdict(quotas, job, resume, max_runs)
-            if reason is None and job.state is JobState.QUEUED:
-                queue.enqueue(job)
-                requeued.append(job.id)
-            elif reason is None and await jobs.requeue(job.id):
-                job = replace(job, state=JobState.QUEUED)
-                queue.enqueue(job)
-                resumed.append(job.id)
-                await _tell(notifier.job_resumed(job), job)
-            elif reason is not None:
-                gone_job = replace(job, state=JobState.FAILED, error_code=INTERRUPTED)
-                await _tell(notifier.job_failed(gone_job, reason=reason), job)  # at least once
-                await jobs.mark_failed(job.id, error_code=INTERRUPTED, attempts=job.attempts)
-                failed.append(job.id)
-        if len(batch) < ADOPT_BATCH:
-            break
+    # this process's platforms first; another platform's jobs only once no process of
+    # that platform has taken them for FOREIGN_LEASES leases (they fail here, told)
+    passes: list[tuple[Sequence[str] | None, float | None]] = [(platforms, None)]
+    if platforms is not None:
+        passes.append((None, lease_s * FOREIGN_LEASES))
+    for only, served_within in passes:
+        while True:
+            batch = await jobs.adopt(
+                lease_s=lease_s, gone=gone, platforms=only, unserved_for=served_within
+            )
+            for job in batch:
+                if queue.holds(job.id):
+                    continue
+                for reservation in await quotas.held_by(job.id):
+                    released += await quotas.release(reservation)
+                reason = await _verdict(quotas, job, resume, max_runs)
+                if reason is None and job.state is JobState.QUEUED:
+                    queue.enqueue(job)
+                    requeued.append(job.id)
+                elif reason is None and await jobs.requeue(job.id):
+                    job = replace(job, state=JobState.QUEUED)
+                    queue.enqueue(job)
+                    resumed.append(job.id)
+                    await _tell(notifier.job_resumed(job), job)
+                elif reason is not None:
+                    gone_job = replace(job, state=JobState.FAILED, error_code=INTERRUPTED)
+                    await _tell(notifier.job_failed(gone_job, reason=reason), job)  # at least once
+                    await jobs.mark_failed(job.id, error_code=INTERRUPTED, attempts=job.attempts)
+                    failed.append(job.id)
+            if len(batch) < ADOPT_BATCH:
+                break
     if workers is not None:
         await workers.prune()
     outcome = Recovery(tuple(requeued), tuple(resumed), tuple(failed), released, settled)

@@ -170,23 +170,41 @@ class JobStore:
         return [job_from_row(r) for r in rows]
 
     async def adopt(
-        self, *, lease_s: float, gone: Sequence[str] = (), limit: int = ADOPT_BATCH
+        self,
+        *,
+        lease_s: float,
+        gone: Sequence[str] = (),
+        platforms: Sequence[str] | None = None,
+        unserved_for: float | None = None,
+        limit: int = ADOPT_BATCH,
     ) -> list[Job]:
         """Make this worker the owner of up to ``limit`` orphaned unfinished jobs (owner
         NULL, without a ``workers`` row seen in the last ``lease_s`` by the database's
         clock, or in ``gone``: see ``bot.leases``), oldest first; returns them. One
         statement: PostgreSQL locks the rows as it picks them and skips rows another
         adopter holds (``FOR UPDATE SKIP LOCKED``), so no job is adopted twice; SQLite has
-        one writer at a time. Never this worker's own jobs (the batch loop ends)."""
+        one writer at a time. Never this worker's own jobs (the batch loop ends).
+        ``platforms``: only jobs of these (None: any); ``unserved_for``: only jobs of a
+        platform no worker serving it was seen in the last ``unserved_for`` seconds."""
         lock = " FOR UPDATE SKIP LOCKED" if self._store.dialect == "postgresql" else ""
         dead = f" AND w.id NOT IN ({','.join('?' * len(gone))})" if gone else ""
+        mine = "" if platforms is None else f" AND platform IN ({','.join('?' * len(platforms))})"
+        if unserved_for is not None:
+            mine += (
+                " AND NOT EXISTS (SELECT 1 FROM workers s WHERE s.seen_at >="
+                f" {self._store.clock()} - ? AND s.platforms LIKE '%,' || jobs.platform || ',%')"
+            )
         rows = await self._store.fetchall(
             "UPDATE jobs SET owner = ? WHERE id IN (SELECT id FROM jobs"
-            " WHERE state IN ('queued', 'running') AND (owner IS NULL OR (owner <> ?"
+            f" WHERE state IN ('queued', 'running'){mine} AND (owner IS NULL OR (owner <> ?"
             f" AND owner NOT IN (SELECT w.id FROM workers w"
             f" WHERE w.seen_at >= {self._store.clock()} - ?{dead})))"
             f" ORDER BY created_at, rowid LIMIT ?{lock}) RETURNING id",
-            (self.worker, self.worker, float(lease_s), *gone, limit),
+            (
+                *(self.worker, *(platforms or ())),
+                *(() if unserved_for is None else (float(unserved_for),)),
+                *(self.worker, float(lease_s), *gone, limit),
+            ),
         )
         if not rows:
             return []

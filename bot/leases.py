@@ -3,7 +3,11 @@
 Each process is a *worker* with a fresh id at every start (``JobStore.worker``). It
 ``register``s a ``workers`` row (id, host, pid, started_at, seen_at) and ``start`` runs
 a heartbeat it owns that refreshes ``seen_at`` every ``lease_s / 3``; ``aclose`` stops
-it and deletes the row, so what a clean shutdown left is adopted at once. Every job
+it and ends the lease (``seen_at`` put back past it), so what a clean shutdown left is
+adopted at once. The row names the platforms the process serves: another platform's
+process adopts a platform's orphans only once none of its processes has been seen for
+``FOREIGN_LEASES`` leases (a Slack process restarting keeps its jobs from a
+Discord-only one, which could only fail them). Every job
 names its owner (``jobs.owner``): the worker that submitted it, or that adopted it.
 
 A worker is dead when its ``seen_at`` is more than ``lease_s`` old by the database's
@@ -25,6 +29,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Sequence
 
 from bot.store import Store
 from bot.tasks import Every
@@ -32,6 +37,7 @@ from bot.tasks import Every
 log = logging.getLogger(__name__)
 
 LEASE_S = 15.0  # default IMAGINE_LEASE_S
+FOREIGN_LEASES = 10  # another platform's orphans wait this many leases for its own processes
 
 
 def _pid_space() -> str | None:
@@ -57,10 +63,18 @@ def _pid_gone(pid: int) -> bool:
 
 
 class Workers:
-    def __init__(self, store: Store, *, worker: str, lease_s: float = LEASE_S) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        worker: str,
+        lease_s: float = LEASE_S,
+        platforms: Sequence[str] = (),
+    ) -> None:
         if not lease_s > 0:
             raise ValueError("lease_s must be positive")
         self._store, self.id, self.lease_s = store, worker, lease_s
+        self._platforms = "".join(f",{p}" for p in platforms) + "," if platforms else ""
         space = _pid_space()
         self.host = f"{socket.gethostname()} {space or ''}".strip()
         self._local = space is not None  # pids of rows with this host can be checked
@@ -71,10 +85,10 @@ class Workers:
     async def register(self) -> None:
         """Insert (or refresh) this worker's row."""
         await self._store.execute(
-            "INSERT INTO workers (id, host, pid, started_at, seen_at)"
-            f" VALUES (?, ?, ?, ?, {self._store.clock()})"
+            "INSERT INTO workers (id, host, pid, started_at, seen_at, platforms)"
+            f" VALUES (?, ?, ?, ?, {self._store.clock()}, ?)"
             " ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
-            (self.id, self.host, os.getpid(), self._started_at),
+            (self.id, self.host, os.getpid(), self._started_at, self._platforms),
         )
         self._registered = True
 
@@ -98,12 +112,17 @@ class Workers:
         await self._beat.aclose()
 
     async def aclose(self) -> None:
-        """Stop beating and delete the row: this worker's leftovers are orphans now."""
+        """Stop beating and end the lease now: this worker's leftovers are orphans at once.
+        The row stays (its lease run out), so other platforms' processes still know this
+        platform has a process that may come back (``FOREIGN_LEASES``)."""
         await self.stop()
         if not self._registered:
             return
         try:
-            await self._store.execute("DELETE FROM workers WHERE id = ?", (self.id,))
+            await self._store.execute(
+                f"UPDATE workers SET seen_at = {self._store.clock()} - ? WHERE id = ?",
+                (float(self.lease_s) + 1.0, self.id),
+            )
         except Exception as exc:  # the lease runs out instead
             log.warning("worker %s: could not end its lease (%s)", self.id, type(exc).__name__)
         else:
@@ -127,14 +146,12 @@ class Workers:
         return {row["id"] for row in rows} - set(await self.gone())
 
     async def prune(self) -> int:
-        """Delete the rows of dead workers that own no unfinished job (after adoption)."""
-        gone = await self.gone()
-        marks = ",".join("?" * len(gone))
+        """Delete the rows of workers unseen for ``FOREIGN_LEASES`` leases that own no
+        unfinished job (after adoption)."""
         return await self._store.execute(
             "DELETE FROM workers WHERE id <> ?"
-            f" AND (seen_at < {self._store.clock()} - ?"
-            + (f" OR id IN ({marks})" if gone else "")
-            + ") AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.owner = workers.id"
+            f" AND seen_at < {self._store.clock()} - ?"
+            " AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.owner = workers.id"
             " AND jobs.state IN ('queued', 'running'))",
-            (self.id, float(self.lease_s), *gone),
+            (self.id, float(self.lease_s) * FOREIGN_LEASES),
         )

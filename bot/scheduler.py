@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import NamedTuple
 
 from bot.adoption import (
@@ -274,6 +274,7 @@ class JobRunner:
         notifier: JobNotifier,
         max_runs: int = 3,
         workers: Workers | None = None,
+        platforms: Sequence[str] | None = None,
     ) -> Recovery:
         """Adopt the jobs dead workers left unfinished and queue them here (see
         ``bot.adoption``; ``workers``: this process's lease, None: no other is alive)."""
@@ -285,6 +286,7 @@ class JobRunner:
             notifier=notifier,
             max_runs=max_runs,
             workers=workers,
+            platforms=platforms,
         )
 
 

@@ -112,7 +112,9 @@ class ImagineService:
             per_tenant=per_workspace,
             meter=meter,
         )
-        self.workers = Workers(sessions.store, worker=self.jobs.worker, lease_s=lease_s)
+        self.workers = Workers(
+            sessions.store, worker=self.jobs.worker, lease_s=lease_s, platforms=list(self.sinks)
+        )
         self._resume = True  # the policy ``start`` was given, for the periodic passes
         self._adopting = Every(lease_s / 2, self._adopt, name="adopt-orphans")
         self._recovered = asyncio.Event()
@@ -290,6 +292,7 @@ class ImagineService:
             resume=lambda job: resume and job.platform in self.sinks,
             notifier=Notifier(self.sinks),
             workers=self.workers,
+            platforms=tuple(self.sinks) or None,
         )
 
     async def _adopt(self) -> None:

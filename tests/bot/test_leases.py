@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 
 from bot.jobs import Job, JobState, JobStore
-from bot.leases import Workers
+from bot.leases import FOREIGN_LEASES, Workers
 from bot.quotas import Quotas
 from bot.scheduler import JobRunner, Recovery
 from bot.store import Store
@@ -26,21 +26,27 @@ class Process:
     workers: Workers
     runner: JobRunner
     seen: list[str]
+    platforms: tuple[str, ...] | None = None
 
     async def recover(self, notices: Notices) -> Recovery:
-        return await self.runner.recover(resume=True, notifier=notices, workers=self.workers)
+        return await self.runner.recover(
+            resume=True, notifier=notices, workers=self.workers, platforms=self.platforms
+        )
 
     async def aclose(self) -> None:
         await self.runner.aclose()
         await self.workers.aclose()
 
 
-async def process(store: Store, quotas: Quotas, lease_s: float = LEASE_S) -> Process:
+async def process(
+    store: Store, quotas: Quotas, lease_s: float = LEASE_S, platforms: tuple[str, ...] = ()
+) -> Process:
     jobs = JobStore(store)
-    workers = Workers(store, worker=jobs.worker, lease_s=lease_s)
+    workers = Workers(store, worker=jobs.worker, lease_s=lease_s, platforms=platforms)
     await workers.start()
     seen: list[str] = []
-    return Process(jobs, workers, JobRunner(jobs, quotas, handler=delivering(jobs, seen)), seen)
+    runner = JobRunner(jobs, quotas, handler=delivering(jobs, seen))
+    return Process(jobs, workers, runner, seen, platforms or None)
 
 
 async def running(p: Process, quotas: Quotas, workspace: str) -> Job:
@@ -119,7 +125,7 @@ async def test_a_clean_shutdown_leaves_its_jobs_to_be_adopted_at_once(
     try:
         waiting = await submit(a.jobs, "A", runner=a.runner)
         await a.aclose()  # the job stays queued; a's lease ends with it
-        assert await store.fetchall("SELECT id FROM workers WHERE id = ?", (a.jobs.worker,)) == []
+        assert a.jobs.worker not in await b.workers.live()
         notices = Notices()
         assert (await b.recover(notices)).requeued == (waiting.id,)
         await b.runner.start()
@@ -148,10 +154,33 @@ async def test_a_process_whose_pid_is_gone_is_dead_before_its_lease_ends(
         report = await b.recover(Notices())
         assert report.requeued == (orphan.id,)
         assert await owner(store, kept) == alive.worker
-        remaining = await store.fetchall("SELECT id FROM workers ORDER BY id")
-        assert {r["id"] for r in remaining} == {alive.worker, b.jobs.worker}  # pruned
+        assert await b.workers.live() == {alive.worker, b.jobs.worker}
     finally:
         await b.aclose()
+
+
+async def test_another_platform_s_orphans_wait_for_their_own_processes(
+    store: Store, quotas: Quotas
+) -> None:
+    """A Discord process that stops leaves its queued job to the next Discord process,
+    not to a Slack-only one (which could only fail it) — unless no Discord process has
+    been seen for FOREIGN_LEASES leases: then the Slack process fails it, told."""
+    lease = 0.1  # FOREIGN_LEASES (10) leases: 1 s
+    first = await process(store, quotas, lease_s=lease, platforms=("discord",))
+    job = await submit(first.jobs, "A")
+    await first.aclose()
+    slack = await process(store, quotas, lease_s=lease, platforms=("slack",))
+    later = await process(store, quotas, lease_s=lease, platforms=("discord",))
+    try:
+        assert (await slack.recover(Notices())).requeued == ()
+        assert (await later.recover(Notices())).requeued == (job.id,)
+        await later.workers.stop()  # a crash: no Discord process beats any more
+        await later.runner.aclose()
+        assert (await slack.recover(Notices())).requeued == ()  # not yet
+        await asyncio.sleep(lease * FOREIGN_LEASES + 0.3)
+        assert (await slack.recover(Notices())).requeued == (job.id,)
+    finally:
+        await slack.aclose()
 
 
 async def test_jobs_from_before_owners_existed_are_adopted(store: Store, quotas: Quotas) -> None:
