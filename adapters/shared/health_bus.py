@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 class RedisHealthBus:
     def __init__(self, link: RedisLink, *, retry_s: float = 1.0) -> None:
         self._link, self._retry_s = link, retry_s
-        self._channel = link.key("health")
+        self._channel = link.channel("health")
 
     def _trip_key(self, route: str) -> str:
         return self._link.key(f"trip:{route}")

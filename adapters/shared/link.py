@@ -56,6 +56,13 @@ class RedisLink:
     def key(self, name: str) -> str:
         return self.prefix + name
 
+    def channel(self, name: str) -> str:
+        """A pub/sub channel's name. Redis has one set of channels per server, whatever
+        the database number, so the number is in the name: two bots on one server with
+        ``/0`` and ``/1`` never hear each other's news."""
+        db = self.client.connection_pool.connection_kwargs.get("db", 0)
+        return f"{self.prefix}{name}@{db}"
+
     async def either(
         self, call: Callable[[], Awaitable[T]], otherwise: Callable[[], Awaitable[T]]
     ) -> T:

@@ -64,7 +64,7 @@ async def spawn(
 
 async def listening(proc: Proc, n: int) -> None:
     """Until ``n`` processes are subscribed to the health channel."""
-    channel = proc.link.key("health")
+    channel = proc.link.channel("health")
     for _ in range(200):
         counts = dict(await proc.link.client.pubsub_numsub(channel))
         if counts.get(channel.encode(), 0) >= n:
@@ -153,6 +153,22 @@ async def test_one_process_probes_a_down_model_each_interval_not_every_process(
     assert all(r.model == FLASH for r in results)  # the primary is still down
     probes = sum(p.provider.count(PRO) for p in procs) - before
     assert probes == (1 if claims else 3)
+
+
+async def test_bots_on_two_databases_of_one_redis_do_not_share_trips(
+    stack: AsyncExitStack, redis_url: str, prefix: str
+) -> None:
+    """Pub/sub channels are server-wide in Redis; the database number keeps two bots'
+    news apart (``/0`` and ``/1`` on one server)."""
+    base = redis_url.rsplit("/", 1)[0]
+    a = await spawn(stack, f"{base}/0", prefix)
+    b = await spawn(stack, f"{base}/1", prefix)
+    same = await spawn(stack, f"{base}/0", prefix)
+    await listening(a, 2)
+    await force_down(a)
+    await until(lambda: same.state() is HealthState.DOWN, within_s=1.0)
+    assert b.state() is HealthState.NORMAL
+    assert (await b.router.generate(REQ)).model == PRO
 
 
 async def test_a_process_that_starts_during_an_outage_knows_at_once(
