@@ -52,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--redis", default="redis://127.0.0.1:6379/0", help="the server (an empty db is used)"
     )
+    p.add_argument("--log-level", default="WARNING", help="the bots' IMAGINE_LOG_LEVEL")
     p.add_argument("--out", type=Path, default=_BENCH_DIR / "results" / "scale_bench")
     return p.parse_args(argv)
 
@@ -59,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     counts = [int(n) for n in args.procs.split(",")]
-    s = Settings(args.workers, args.guild_cap, args.latency, args.jitter)
+    s = Settings(args.workers, args.guild_cap, args.latency, args.jitter, args.log_level)
     rate = args.rate or round(1.25 * max(counts) * s.workers / s.latency_s, 1)
     load_before = os.getloadavg()
     results = asyncio.run(
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     command = "bench/scale_bench.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    if pg := os.environ.get("IMAGINE_TEST_POSTGRES_URL"):
+        command = f"IMAGINE_TEST_POSTGRES_URL={pg} {command}"
     text = markdown(
         results,
         s,

@@ -5,10 +5,12 @@ after another, ``rate`` ``/imagine`` a second round-robin over them for
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import asyncpg
 from burstbench.load import Firing, clock
 from burstbench.world import open_sandbox
 from routerbench.sandbox import ChildSandbox
@@ -16,10 +18,18 @@ from routerbench.sandbox import ChildSandbox
 from tests.databases import postgres_schema
 from tests.platforms.slack_fake import FakeSlack
 
-from .measure import Figures, figures, open_reservations, read_ledger
-from .world import Settings, cpu_s, machine_busy, redis_clients, redis_db, start_bots
+from .measure import Figures, figures, headroom, read_ledger, schema_of, unsettled
+from .world import Settings, cpu_now, machine_busy, redis_clients, redis_db, start_bots
 
-SETTLE_S = 15.0  # the longest wait for the last reservations to settle after delivery
+
+async def drain(conn: asyncpg.Connection, schema: str, since: float, *, within: float) -> None:
+    """Until every job of the run has finished and its reservation is closed (a job
+    that could not be queued never appears: the acks count those)."""
+    deadline = clock() + within
+    while left := await unsettled(conn, schema, since):
+        if clock() > deadline:
+            raise TimeoutError(f"{left} jobs or reservations still open after {within:.0f} s")
+        await asyncio.sleep(0.25)
 
 
 async def one(
@@ -35,26 +45,31 @@ async def one(
     teams: Sequence[str],
 ) -> Figures:
     async with postgres_schema() as db_url:
-        bots = await start_bots(n, root, slack, sandbox, db_url, redis_url, s)
+        schema, conn = schema_of(db_url), await asyncpg.connect(db_url)
+        try:
+            await headroom(conn, n)
+            bots = await start_bots(n, root, slack, sandbox, db_url, redis_url, s)
+        except BaseException:
+            await conn.close()
+            raise
         firing = Firing(slack, [b.url for b in bots], teams)
         try:
-            pids = [b.proc.pid for b in bots if b.proc is not None]
-            cpu0, busy0 = [cpu_s(p) for p in pids], machine_busy()
-            since, before = time.time(), firing.delivered()
+            pids = {f"bot {i}": b.proc.pid for i, b in enumerate(bots, 1) if b.proc}
+            if sandbox.proc is not None:
+                pids["sandbox"] = sandbox.proc.pid
+            cpu0, busy0 = cpu_now(pids), machine_busy()
+            since = time.time()
             print(f"{n} process(es): {rate:g} /imagine/s for {window:g} s …", flush=True)
             acks = await firing.steady(rate, window)
             start = clock()
-            expected = len(acks) / (n * s.workers / s.latency_s)  # the ideal drain
-            await firing.drained(before + len(acks), within=3 * expected + 60)
+            ideal = len(acks) / (n * s.workers / s.latency_s)  # the ideal drain
+            await drain(conn, schema, since, within=3 * ideal + 60)
             print(f"    drained {clock() - start:.1f} s after the last arrival", flush=True)
-            for _ in range(round(SETTLE_S / 0.2)):
-                if not await open_reservations(db_url):
-                    break
-                await asyncio.sleep(0.2)
             busy1, linked = machine_busy(), await redis_clients(redis_url)
-            cpu = [cpu_s(p) - c for p, c in zip(pids, cpu0, strict=True)]
-            ledger = await read_ledger(db_url, since)
+            cpu = {k: v - cpu0[k] for k, v in cpu_now(pids).items()}
+            ledger = await read_ledger(conn, schema, since)
         finally:
+            await conn.close()
             await firing.aclose()
             for bot in bots:
                 await bot.stop()
@@ -65,8 +80,9 @@ async def one(
         slack,
         servers=n * s.workers,
         service_s=s.latency_s,
-        cpu_bots_s=cpu,
+        cpu_s=cpu,
         cpu_machine_busy=(busy1[0] - busy0[0]) / (busy1[1] - busy0[1]),
+        measured_s=(busy1[1] - busy0[1]) / (os.cpu_count() or 1),
         redis_clients=linked,
     )
     print(

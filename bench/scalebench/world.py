@@ -33,6 +33,7 @@ class Settings:
     guild_cap: int  # IMAGINE_GUILD_CONCURRENCY, each process
     latency_s: float  # the sandbox's time per image, every model
     jitter_s: float  # ± uniform
+    log_level: str = "WARNING"  # IMAGINE_LOG_LEVEL (the bots' logs go to this stderr)
 
 
 @asynccontextmanager
@@ -76,10 +77,37 @@ async def redis_clients(url: str) -> int:
         await client.aclose()
 
 
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+def cpu_s(pid: int, *, children: bool = False) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc); with
+    ``children``, plus that of its children that have exited."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = sum(int(v) for v in fields[11 : 15 if children else 13])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_s() -> float:
+    """CPU seconds of every PostgreSQL server on the machine (anyone's queries): each
+    postmaster with its exited backends, and the live backends."""
+    total = 0.0
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and (d / "comm").read_text().strip() == "postgres":
+                parent = (d / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                top = (Path("/proc") / parent / "comm").read_text().strip() != "postgres"
+                total += cpu_s(int(d.name), children=top)
+        except OSError:
+            pass  # gone meanwhile
+    return total
+
+
+def cpu_now(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each named process, of this one ("bench": the fake
+    Slack and the load) and of PostgreSQL."""
+    return {
+        **{k: cpu_s(p) for k, p in pids.items()},
+        "bench": cpu_s(os.getpid()),
+        "postgres": postgres_cpu_s(),
+    }
 
 
 def machine_busy() -> tuple[float, float]:
@@ -105,6 +133,7 @@ async def start_bots(
         "IMAGINE_REDIS_URL": redis_url,
         "IMAGINE_WORKERS": str(s.workers),
         "IMAGINE_GUILD_CONCURRENCY": str(s.guild_cap),
+        "IMAGINE_LOG_LEVEL": s.log_level,
     }
     bots: list[Bot] = []
     try:
