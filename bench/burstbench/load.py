@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -31,10 +32,17 @@ class Ack:
 
 
 class Firing:
-    """Sends slash commands to the bot at ``url`` and counts the images delivered."""
+    """Sends slash commands to the bot at ``url`` and counts the images delivered.
 
-    def __init__(self, slack: FakeSlack, url: str) -> None:
-        self.slack, self.url, self.sent = slack, url, 0
+    With several ``url``s (processes of one bot) the requests go round-robin over
+    them, as a load balancer would; with ``teams``, round-robin over those
+    workspaces (``team_id``) too."""
+
+    def __init__(
+        self, slack: FakeSlack, url: str | Sequence[str], teams: Sequence[str] = ()
+    ) -> None:
+        self.urls = [url] if isinstance(url, str) else list(url)
+        self.slack, self.teams, self.sent = slack, list(teams), 0
         self.http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, force_close=True),
             timeout=aiohttp.ClientTimeout(total=30),
@@ -52,6 +60,8 @@ class Firing:
         fields = self.slack.slash_payload(
             text=f"a lighthouse at dusk no. {self.sent}", user_id=f"U{self.sent:09d}"
         )
+        if self.teams:
+            fields["team_id"] = self.teams[self.sent % len(self.teams)]
         body = urllib.parse.urlencode(fields)
         now = int(time.time())
         return body.encode(), {
@@ -63,7 +73,8 @@ class Firing:
 
     async def fire(self, due: float) -> Ack:
         body, headers = self._signed()
-        async with self.http.post(self.url, data=body, headers=headers) as resp:
+        url = self.urls[self.sent % len(self.urls)]
+        async with self.http.post(url, data=body, headers=headers) as resp:
             text = await resp.text()
         return Ack(clock() - due, resp.status, "Queued" in text)
 

@@ -16,7 +16,7 @@ import signal
 import socket
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -42,6 +42,7 @@ class Bot:
     slack: FakeSlack
     sandbox: ChildSandbox
     profile: Path | None = None  # run it under cProfile, written here on exit
+    env: dict[str, str] = field(default_factory=dict)  # more settings, over the defaults below
     proc: asyncio.subprocess.Process | None = None
     url: str = ""
 
@@ -66,6 +67,7 @@ class Bot:
             "IMAGINE_SHUTDOWN_GRACE_S": "0",
             "IMAGINE_PLAYGROUND": "off",
             "IMAGINE_LOG_LEVEL": "WARNING",
+            **self.env,
         }
         prof = ("-m", "cProfile", "-o", str(self.profile)) if self.profile else ()
         self.proc = await asyncio.create_subprocess_exec(

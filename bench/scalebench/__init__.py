@@ -1,0 +1,1 @@
+"""Several bot processes on one PostgreSQL and one Redis (``bench/scale_bench.py``)."""
