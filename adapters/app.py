@@ -93,7 +93,9 @@ async def _open_core(
 ) -> _Core:
     """Store → Redis → quota ledger → router → shared health → sessions and workspace
     settings (Redis parts only with IMAGINE_REDIS_URL)."""
-    store = await stack.enter_async_context(await Store.open(settings.database_url))
+    store = await stack.enter_async_context(
+        await Store.open(settings.database_url, pool=settings.imagine_database_pool)
+    )
     shared = open_shared(stack, settings.imagine_redis_url)
     quotas = Quotas(
         store,

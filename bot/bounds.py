@@ -19,6 +19,7 @@ MAX_DEADLINE_S = 3_600  # one request's whole walk down the chain
 MAX_HISTORY_MB = 1_024  # history sent with an edit
 MAX_WAIT_S = 86_400  # shutdown grace, announcement settle and cool-down
 MIN_LEASE_S, MAX_LEASE_S = 1, 3_600  # how long a silent process keeps its jobs
+MAX_DB_POOL = 100  # PostgreSQL connections one process may hold
 MAX_ASPECT_SIDE = 10_000  # either side of an aspect ratio (3840:2160 is 16:9)
 MAX_RPM = 100_000  # a route's requests per minute (0: not paced); the window keeps each call
 

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     imagine_shutdown_grace_s: float = Field(
         default=20.0, ge=0, le=bounds.MAX_WAIT_S, allow_inf_nan=False
     )
+    # PostgreSQL connections this process may hold (its pool; SQLite: unused)
+    imagine_database_pool: int = Field(default=10, ge=1, le=bounds.MAX_DB_POOL)
     # a process whose heartbeat stopped this long is dead: another adopts its jobs
     imagine_lease_s: float = Field(
         default=15.0, ge=bounds.MIN_LEASE_S, le=bounds.MAX_LEASE_S, allow_inf_nan=False

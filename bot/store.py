@@ -69,11 +69,12 @@ class Store:
         self.dialect: Dialect = backend.dialect
 
     @classmethod
-    async def open(cls, url: str = DEFAULT_URL) -> Store:
+    async def open(cls, url: str = DEFAULT_URL, *, pool: int = 10) -> Store:
+        """``pool``: PostgreSQL connections this process may hold (SQLite: one)."""
         if scheme(url) == "postgresql":
             from bot.store_pg import PostgresStore
 
-            return cls(await PostgresStore.open(url))  # asyncpg imported only when used
+            return cls(await PostgresStore.open(url, pool=pool))  # asyncpg imported only here
         return cls(await SqliteStore.open(url))
 
     async def close(self) -> None:

@@ -44,19 +44,19 @@ class PostgresStore:
         self._tx: ContextVar[Any] = ContextVar(f"imagine_pg_tx_{id(self)}", default=None)
 
     @classmethod
-    async def open(cls, url: str) -> PostgresStore:
+    async def open(cls, url: str, *, pool: int = POOL_MAX) -> PostgresStore:
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_MAX)
+            connections = await asyncpg.create_pool(url, min_size=1, max_size=pool)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise ConfigError(
                 f"IMAGINE_DATABASE_URL: cannot reach PostgreSQL at {_where(url)} "
                 f"({type(exc).__name__}: {exc})"
             ) from exc
-        store = cls(pool)
+        store = cls(connections)
         try:
             await store._migrate()
         except BaseException:
-            await pool.close()
+            await connections.close()
             raise
         return store
 

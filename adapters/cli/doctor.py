@@ -112,7 +112,7 @@ async def _stored(settings: Settings, catalog: Catalog) -> list[tuple[str, str]]
         if path == ":memory:" or not await asyncio.to_thread(Path(path).is_file):
             return []
     try:
-        store = await Store.open(settings.database_url)
+        store = await Store.open(settings.database_url, pool=settings.imagine_database_pool)
     except ConfigError as exc:  # e.g. PostgreSQL unreachable (the URL's password never shown)
         return [(FAIL, f"Database: {exc}")]
     async with store:

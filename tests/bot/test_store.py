@@ -3,6 +3,7 @@ one of them has: WAL and ``PRAGMA user_version``; ``schema_version`` and process
 migrating together."""
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,16 @@ async def test_postgresql_processes_starting_together_migrate_once(pg_url: str) 
             await store.close()
     with pytest.raises(ConfigError, match="newer than this imagine-bot"):
         await Store.open(pg_url)
+
+
+async def test_a_postgresql_process_holds_no_more_connections_than_its_pool(pg_url: str) -> None:
+    """IMAGINE_DATABASE_POOL: with 2, ten 0.1 s statements at once take five rounds —
+    they share two server connections (processes × pool stays under max_connections)."""
+    store = await Store.open(pg_url, pool=2)
+    try:
+        await store.fetchone("SELECT 1")
+        start = time.monotonic()
+        await asyncio.gather(*(store.fetchone("SELECT pg_sleep(0.1)") for _ in range(10)))
+        assert time.monotonic() - start >= 0.45
+    finally:
+        await store.close()

@@ -24,6 +24,8 @@ TOO_BIG = [
     ("IMAGINE_DEADLINE_S", "1e300", "less than or equal to 3600"),
     ("IMAGINE_SHUTDOWN_GRACE_S", "1e300", "less than or equal to 86400"),
     ("IMAGINE_LEASE_S", "0.1", "greater than or equal to 1"),
+    ("IMAGINE_DATABASE_POOL", "0", "greater than or equal to 1"),
+    ("IMAGINE_DATABASE_POOL", "1000", "less than or equal to 100"),
 ]
 
 
