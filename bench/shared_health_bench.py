@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.shared import RedisHealthBus, RedisLink
+from adapters.shared.claims import RedisClaims
 from bot.breaker import BreakerPolicy
 from bot.domain import GenerationRequest
 from bot.errors import ProviderOverloaded
@@ -44,10 +45,12 @@ async def run(mode: str, args: argparse.Namespace) -> dict[str, float]:
         procs = []
         for _ in range(args.procs):
             provider = ScriptedProvider()
-            router = make_router(provider, breaker=BreakerPolicy(open_s=args.open_s))
+            link = RedisLink(args.redis, prefix=prefix, timeout_s=0.5)
+            stack.push_async_callback(link.aclose)
+            probes = RedisClaims(link) if mode == "shared" else None  # one probe an interval
+            policy = BreakerPolicy(open_s=args.open_s)
+            router = make_router(provider, breaker=policy, probes=probes)
             if mode == "shared":
-                link = RedisLink(args.redis, prefix=prefix, timeout_s=0.5)
-                stack.push_async_callback(link.aclose)
                 shared = SharedHealth(router.board, RedisHealthBus(link, retry_s=0.5))
                 await stack.enter_async_context(shared)
             procs.append((router, provider))
