@@ -16,6 +16,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -55,6 +56,15 @@ class RedisLink:
 
     def key(self, name: str) -> str:
         return self.prefix + name
+
+    def limits_storage(self, name: str) -> RedisStorage:
+        """``limits``' Redis storage on this link's connections, its keys under ``name``."""
+        return RedisStorage(
+            "async+redis://",  # the link's pool below; the URI only picks the server kind
+            implementation="redispy",
+            key_prefix=self.key(name),
+            connection_pool=self.client.connection_pool,  # type: ignore[arg-type]  # documented
+        )
 
     def channel(self, name: str) -> str:
         """A pub/sub channel's name. Redis has one set of channels per server, whatever

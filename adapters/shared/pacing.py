@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 
-from limits.aio.storage import RedisStorage
-
 from adapters.shared.link import RedisLink
 from bot.pacing import WINDOW_S, LocalPacer
 
@@ -32,12 +30,7 @@ class SharedPacer:
     def __init__(self, link: RedisLink, local: LocalPacer) -> None:
         self._link = link
         self._local = local
-        self._redis = RedisStorage(
-            "async+redis://",  # the link's pool below; the URI only picks the server kind
-            implementation="redispy",
-            key_prefix=link.key("pace"),
-            connection_pool=link.client.connection_pool,  # type: ignore[arg-type]  # documented
-        )
+        self._redis = link.limits_storage("pace")
 
     async def take(self, key: str, *, rpm: int) -> bool:
         if rpm <= 0:

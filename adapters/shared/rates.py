@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from limits.aio.storage import MemoryStorage, MovingWindowSupport, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, MovingWindowSupport, Storage
 
 from adapters.shared.link import RedisLink
 
@@ -20,12 +20,7 @@ class SharedRateStorage(Storage, MovingWindowSupport):
     def __init__(self, link: RedisLink) -> None:
         super().__init__()
         self._link = link
-        self._redis = RedisStorage(
-            "async+redis://",  # the link's pool below; the URI only picks the server kind
-            implementation="redispy",
-            key_prefix=link.key("limits"),
-            connection_pool=link.client.connection_pool,  # type: ignore[arg-type]  # documented
-        )
+        self._redis = link.limits_storage("limits")
         self._memory = MemoryStorage()
 
     @property
