@@ -13,19 +13,23 @@ let a 200 through. The middleware gets the response before that, headers read an
 Over the cap is ``too_large`` (an EmptyResult; ``gemini.map_error`` names the model).
 ``read_bufsize`` keeps aiohttp from buffering more than a few ``READ_CHUNK`` ahead of the
 reader (google-genai asks for 4 MiB), so the process holds at most about the cap.
-Error answers (not 200) and streaming calls (``alt=sse``; the adapter makes none) pass
-through untouched.
+An error answer (not 200) is bounded too, at ``ERROR_CAP``: Google's errors are a few
+hundred bytes of JSON, so one larger (a relay's proxy's page) is closed there and becomes
+``aiohttp.ClientPayloadError``, a broken answer (``gemini.map_error``: a server error, the
+next model). Streaming calls (``alt=sse``; the adapter makes none) pass through untouched.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
+from aiohttp import ClientHandlerType, ClientPayloadError, ClientRequest, ClientResponse
 
 from adapters.providers._common import too_large
+from bot.errors import EmptyResult
 
 READ_CHUNK = 64 * 1024
+ERROR_CAP = 256 * 1024  # an error answer's body, at most
 
 
 def capped_client_args(cap: int) -> dict[str, Any]:
@@ -39,13 +43,19 @@ def cap_answers(cap: int) -> Any:
 
     async def middleware(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
         response = await handler(request)
-        if response.status != 200 or request.url.query.get("alt") == "sse":
+        if request.url.query.get("alt") == "sse":
             return response
+        limit = cap if response.status == 200 else ERROR_CAP
         length = response.content_length
-        if length is not None and length > cap:
+        try:
+            if length is not None and length > limit:
+                raise too_large("", length, limit)
+            keep_body(response, await read_capped(response, limit))
+        except EmptyResult as exc:
             response.close()
-            raise too_large("", length, cap)
-        keep_body(response, await read_capped(response, cap))
+            if response.status == 200:
+                raise
+            raise ClientPayloadError(f"an error answer ({response.status}) {exc}") from None
         return response
 
     return middleware

@@ -36,6 +36,7 @@ KINDS = frozenset(
         "oversize_chunked",  # the same answer sent chunked: no Content-Length to refuse it by
         "chunked",  # the usual answer, sent chunked (Transfer-Encoding: chunked, no length)
         "html",  # 200 text/html: a proxy's or login wall's page instead of the API's JSON
+        "oversize_error",  # 502 from a relay's proxy: an ~4 MB error page, sent chunked
         "unauthorized",  # 401
         "forbidden",  # 403
         "not_found",  # 404 model
@@ -62,7 +63,8 @@ MODEL_ANSWERS = frozenset(
     }
 )
 # Kinds whose answer is sent chunked, in pieces of this many bytes (as a relay may send it).
-CHUNKED = frozenset({"chunked", "oversize_chunked"})
+CHUNKED = frozenset({"chunked", "oversize_chunked", "oversize_error"})
+OVERSIZE_ERROR_BYTES = 4 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 HTML_PAGE = (
     "<!DOCTYPE html>\n<html><head><title>Sign in</title></head>"
@@ -202,6 +204,12 @@ def proto_duration(seconds: float) -> str:
     if seconds == math.floor(seconds):
         return f"{int(seconds)}s"
     return f"{seconds:.3f}s"
+
+
+def oversize_error() -> web.Response:
+    """A relay's proxy failing with a huge error page (``oversize_error``): 502, ~4 MB."""
+    page = "<html><body>" + "Bad gateway. " * (OVERSIZE_ERROR_BYTES // 13) + "</body></html>"
+    return web.Response(status=502, text=page, content_type="text/html")
 
 
 def chunked(response: web.Response) -> web.Response:

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from PIL import Image
 
-from adapters.sandbox.faults import HTML_PAGE, Fault, proto_duration, retry_after_of
+from adapters.sandbox.faults import (
+    HTML_PAGE,
+    Fault,
+    oversize_error,
+    proto_duration,
+    retry_after_of,
+)
 from adapters.sandbox.images import SIZE_FACTORS, dimensions, image_for, render_async
 from adapters.sandbox.records import Parsed
 from adapters.sandbox.signatures import CORRUPTED, signatures_in
@@ -218,6 +224,8 @@ class GeminiApi:
         kind = fault.kind if fault else "ok"
         if kind in ERRORS:
             return error(*ERRORS[kind])
+        if kind == "oversize_error":
+            return oversize_error()
         if kind == "rate_limited":
             assert fault is not None
             delay = proto_duration(retry_after_of(fault))

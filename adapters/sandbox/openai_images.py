@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from adapters.sandbox.faults import HTML_PAGE, Fault, retry_after_of
+from adapters.sandbox.faults import HTML_PAGE, Fault, oversize_error, retry_after_of
 from adapters.sandbox.images import (
     FORMATS,
     dimensions,
@@ -191,6 +191,8 @@ class OpenAIImagesApi:
         kind = fault.kind if fault else "ok"
         if kind in ERRORS:
             return error(*ERRORS[kind])
+        if kind == "oversize_error":
+            return oversize_error()
         if kind == "rate_limited":
             assert fault is not None
             wait = retry_after_of(fault)

@@ -20,7 +20,7 @@ from adapters.sandbox import Fault, Sandbox
 from adapters.sandbox.images import noise_png
 from bot.catalog import ModelSpec
 from bot.domain import GenerationRequest, ImageLimits
-from bot.errors import EmptyResult
+from bot.errors import EmptyResult, ProviderOverloaded, ProviderServerError
 from tests.adapters.helpers import API_KEY, image_size
 
 LIMITS = ImageLimits(max_bytes=1024 * 1024, max_pixels=4_000_000)  # the sandbox's ~3 MB is over
@@ -96,6 +96,25 @@ async def test_an_oversize_chunked_answer_is_cut_off_at_about_the_cap(
     assert info.value.model == gemini_model.id and info.value.status == 200
     assert f"is over {CAP}" in str(info.value)  # refused by size, not after decoding
     assert len(sandbox.calls) == 1
+
+
+async def test_an_error_answer_is_read_no_further_than_the_error_cap(
+    received: list[ClientResponse],
+    capped: GeminiProvider,
+    sandbox: Sandbox,
+    gemini_model: ModelSpec,
+) -> None:
+    """A relay's proxy failing with a ~4 MB page: cut at 256 KB, a server error (the next
+    model is tried), never read whole; Google's own errors (small JSON) pass as before."""
+    sandbox.script(gemini_model.id, [Fault("oversize_error", first_n=1), Fault("overloaded")])
+    with pytest.raises(ProviderServerError) as info:
+        await capped.generate(model=gemini_model, request=REQUEST)
+    assert "connection failed" in str(info.value) and "(502)" in str(info.value)
+    [response] = received
+    assert response.content.total_bytes <= _capped.ERROR_CAP + SLACK
+    assert response.closed
+    with pytest.raises(ProviderOverloaded):  # a real error's JSON still reaches the SDK
+        await capped.generate(model=gemini_model, request=REQUEST)
 
 
 async def test_an_oversize_answer_with_a_length_is_closed_unread(
