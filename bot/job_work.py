@@ -103,7 +103,9 @@ class JobWorker:
                     log.info("job %s: its image was posted before the restart", job.id)
                 else:
                     version, model = reply.version, reply.model
-                    await self.jobs.mark_delivering(job.id, version=version, model=model)
+                    if not await self.jobs.mark_delivering(job.id, version=version, model=model):
+                        log.warning("job %s: adopted by another process; not posted here", job.id)
+                        return  # its adopter posts it, and bills it (this reservation is closed)
                     await sink.deliver(job, reply)
         except Exception as exc:
             log.error("job %s: delivery failed (%s); not billed", job.id, type(exc).__name__)

@@ -151,12 +151,14 @@ class JobStore(JobQueries):
 
     async def mark_delivering(self, job_id: str, *, version: int | None, model: str) -> bool:
         """Record, before the image is posted, that it is about to be (``Job.delivering``):
-        a run that resumes the job then looks for the post before posting again."""
+        a run that resumes the job then looks for the post before posting again. False:
+        the job is not this process's to post any more (another adopted it while this one
+        stalled past its lease) — post nothing."""
         record = {"version": version, "model": model, "at": self._now()}
         changed = await self._store.execute(
             f"UPDATE jobs SET payload = {self._store.json_set('payload', 'delivering')}"
-            " WHERE id = ? AND state = 'running'",
-            (json.dumps(record), job_id),
+            " WHERE id = ? AND state = 'running' AND owner = ?",
+            (json.dumps(record), job_id, self.worker),
         )
         return changed > 0
 
@@ -198,7 +200,8 @@ class JobStore(JobQueries):
     async def mark_failed(
         self, job_id: str, *, error_code: str, attempts: Iterable[Attempt | Mapping[str, Any]]
     ) -> bool:
-        """From queued or running; a delivered job stays delivered."""
+        """From queued or running; a delivered job stays delivered. Only this process's
+        job: one that stalled past its lease never fails the job its adopter is making."""
         return await self._move(
             job_id,
             ("queued", "running"),
@@ -207,6 +210,7 @@ class JobStore(JobQueries):
             error_code,
             attempts_json(attempts),
             self._now(),
+            owner=self.worker,
         )
 
     async def requeue(self, job_id: str) -> bool:

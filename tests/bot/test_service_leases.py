@@ -63,7 +63,7 @@ async def test_a_dead_process_s_running_job_is_adopted_delivered_and_billed_once
         assert b.sink.resumed == [] and b.provider.calls == []
         await a.service.workers.stop()  # a dies mid-call: no beat, no shutdown
         await a.service.runner.aclose()
-        await eventually(lambda: job_id in b.sink.delivered, within=LEASE_S * 2 + 3)
+        await eventually(lambda: job_id in b.sink.delivered, within=LEASE_S * 2 + 10)
         await asyncio.wait_for(b.service.join(), 5)  # recorded and billed after posting
         assert b.sink.resumed == [job_id]  # the user is told once, by b
         assert a.sink.delivered == {} and len(b.provider.calls) == 1
@@ -71,3 +71,26 @@ async def test_a_dead_process_s_running_job_is_adopted_delivered_and_billed_once
         assert (usage.images_today, usage.images_reserved, usage.reserved_usd) == (1, 0, 0)
         job = await b.service.job(job_id)
         assert job is not None and job.owner == b.service.jobs.worker and job.runs == 2
+
+
+async def test_a_process_stalled_past_its_lease_does_not_post_the_adopted_job(
+    db_url: str,
+) -> None:
+    """a's heartbeat stops but its call goes on (an event loop stalled, a database cut
+    off): b adopts the job and posts it; when a's model answers at last, a posts
+    nothing and fails nothing — the person sees one image, billed once."""
+    async with bot(db_url) as a, bot(db_url) as b:
+        a.provider.then = dict.fromkeys(CHAIN, LEASE_S * 4)  # answers after b took over
+        cmd = ImagineCommand(WHO, "a fox")
+        ticket = await a.service.submit(cmd, channel="C1", thread="1.0", idempotency_key="E1")
+        job_id = ticket.job.id
+        await eventually(lambda: a.provider.calls)
+        await a.service.workers.stop()  # stalled: no beat, but alive
+        await eventually(lambda: job_id in b.sink.delivered, within=LEASE_S * 2 + 10)
+        await asyncio.wait_for(b.service.join(), 5)
+        await asyncio.wait_for(a.service.join(), LEASE_S * 4 + 5)  # a's call ends, late
+        assert a.sink.delivered == {} and list(b.sink.delivered) == [job_id]
+        job = await b.service.job(job_id)
+        assert job is not None and job.state.value == "delivered"
+        usage = await b.quotas.usage(WHO.ledger_key)
+        assert (usage.images_today, usage.images_reserved, usage.reserved_usd) == (1, 0, 0)
