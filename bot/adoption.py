@@ -89,7 +89,7 @@ async def adopt_orphans(
     ``platforms``: those this process serves (None: it takes any platform's at once)."""
     lease_s = workers.lease_s if workers is not None else LEASE_S
     gone = await workers.gone() if workers is not None else []
-    live = await workers.live() if workers is not None else set()
+    live = await workers.live(gone) if workers is not None else set()
     settled = released = 0
     for reservation in await quotas.left_open():
         done = await jobs.get(reservation.job_id or "")

@@ -137,13 +137,14 @@ class Workers:
         )
         return [row["id"] for row in rows if _pid_gone(int(row["pid"]))]
 
-    async def live(self) -> set[str]:
-        """The workers alive now (this one included while it beats)."""
+    async def live(self, gone: list[str] | None = None) -> set[str]:
+        """The workers alive now (this one included while it beats); ``gone``: what
+        ``gone()`` just said, if the caller has it (else asked again)."""
         rows = await self._store.fetchall(
             f"SELECT id FROM workers WHERE seen_at >= {self._store.clock()} - ?",
             (float(self.lease_s),),
         )
-        return {row["id"] for row in rows} - set(await self.gone())
+        return {row["id"] for row in rows} - set(await self.gone() if gone is None else gone)
 
     async def prune(self) -> int:
         """Delete the rows of workers unseen for ``FOREIGN_LEASES`` leases that own no

@@ -1,8 +1,9 @@
 """Gemini answers read no further than ``answer_cap``, through an aiohttp client middleware.
 
-google-genai (its aiohttp path, ``BaseApiClient._async_request``) reads a non-streaming
-answer whole with ``await response.text()`` once its own ``raise_for_async_response`` has
-let a 200 through. The middleware gets the response before that, headers read and body not:
+google-genai (3.6.1, read 2026-12-07: its aiohttp path, ``BaseApiClient._async_request``)
+reads a non-streaming answer whole with ``await response.text()`` once its own
+``raise_for_async_response`` has let a 200 through. The middleware gets the response
+before that, headers read and body not:
 
 - a ``Content-Length`` over the cap: closed unread;
 - otherwise (chunked, or compressed, where the length says nothing of what it inflates to)
@@ -13,10 +14,14 @@ let a 200 through. The middleware gets the response before that, headers read an
 Over the cap is ``too_large`` (an EmptyResult; ``gemini.map_error`` names the model).
 ``read_bufsize`` keeps aiohttp from buffering more than a few ``READ_CHUNK`` ahead of the
 reader (google-genai asks for 4 MiB), so the process holds at most about the cap.
-An error answer (not 200) is bounded too, at ``ERROR_CAP``: Google's errors are a few
-hundred bytes of JSON, so one larger (a relay's proxy's page) is closed there and becomes
-``aiohttp.ClientPayloadError``, a broken answer (``gemini.map_error``: a server error, the
-next model). Streaming calls (``alt=sse``; the adapter makes none) pass through untouched.
+
+An error answer (not 200) is bounded too, at ``ERROR_CAP``. Google's errors are one
+``google.rpc.Status`` object: code, message, details (Google's reference, checked
+2026-12-07: https://googleapis.dev/ruby/google-apis-aiplatform_v1/v0.40.0/Google/Apis/
+AiplatformV1/GoogleRpcStatus.html), far below the cap. A larger one (a relay's proxy's
+page) is closed there and becomes ``aiohttp.ClientPayloadError``, a broken answer
+(``gemini.map_error``: a server error, the next model). Streaming calls (``alt=sse``; the
+adapter makes none) pass through untouched.
 """
 
 from __future__ import annotations
